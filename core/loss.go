@@ -1,0 +1,92 @@
+package core
+
+import (
+	"fmt"
+	"math"
+)
+
+// SoftmaxCrossEntropy computes the mean cross-entropy of softmax(logits)
+// against labels, fused with its gradient: dlogits (same shape as logits,
+// allocated if nil) receives (softmax - onehot)/n. Rows whose label is -1
+// (unlabelled) contribute neither loss nor gradient; n counts labelled rows.
+// It subtracts each row's maximum before exponentiating, so large logits do
+// not overflow. It also returns how many labelled rows were classified
+// correctly.
+func SoftmaxCrossEntropy(logits *Tensor, labels []int, dlogits *Tensor) (loss float64, correct int, labelled int) {
+	n, c := logits.Rows(), logits.Cols()
+	if len(labels) != n {
+		panic(fmt.Sprintf("core: %d labels for %d rows of logits", len(labels), n))
+	}
+	for _, y := range labels {
+		if y >= 0 {
+			labelled++
+		}
+	}
+	inv := float32(0)
+	if labelled > 0 {
+		inv = 1 / float32(labelled)
+	}
+	for i := range n {
+		row := logits.Data[i*c : (i+1)*c]
+		y := labels[i]
+		mx, arg := row[0], 0
+		for j, v := range row {
+			if v > mx {
+				mx, arg = v, j
+			}
+		}
+		var sum float64
+		for _, v := range row {
+			sum += math.Exp(float64(v - mx))
+		}
+		logSum := math.Log(sum)
+		if y >= 0 {
+			loss += logSum - float64(row[y]-mx)
+			if arg == y {
+				correct++
+			}
+		}
+		if dlogits == nil {
+			continue
+		}
+		g := dlogits.Data[i*c : (i+1)*c]
+		if y < 0 {
+			clear(g)
+			continue
+		}
+		for j, v := range row {
+			g[j] = float32(math.Exp(float64(v-mx)-logSum)) * inv
+		}
+		g[y] -= inv
+	}
+	if labelled > 0 {
+		loss /= float64(labelled)
+	}
+	return loss, correct, labelled
+}
+
+// Softmax writes softmax(logits/temperature) row by row into dst (allocated if nil).
+func Softmax(dst, logits *Tensor, temperature float64) *Tensor {
+	if dst == nil {
+		dst = NewTensor(logits.Shape...)
+	}
+	c := logits.Cols()
+	t := float32(temperature)
+	for i := range logits.Rows() {
+		row, out := logits.Data[i*c:(i+1)*c], dst.Data[i*c:(i+1)*c]
+		mx := row[0]
+		for _, v := range row {
+			mx = max(mx, v)
+		}
+		var sum float64
+		for j, v := range row {
+			e := math.Exp(float64((v - mx) / t))
+			out[j] = float32(e)
+			sum += e
+		}
+		for j := range out {
+			out[j] = float32(float64(out[j]) / sum)
+		}
+	}
+	return dst
+}

@@ -1,0 +1,199 @@
+package core
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+)
+
+// Model is a sequential network with what inference needs around it: the
+// input shape, the class names and the feature standardization fitted on its
+// training data.
+type Model struct {
+	Arch    string        // the spec it was built from, e.g. "mlp:128,64"
+	InShape []int         // per-sample input shape
+	Classes []string      // output class names
+	Norm    *Standardizer // applied to raw inputs before the first layer; nil for none
+	Layers  []Layer
+}
+
+// BuildOptions configure Build. Zero fields take the defaults listed.
+type BuildOptions struct {
+	Activation string  // hidden activation: relu (default), leaky_relu, tanh, sigmoid, gelu
+	Dropout    float64 // dropout rate after each hidden activation; 0 for none
+	Seed       uint64  // initialization seed; every value, including 0, is valid
+}
+
+// Build parses an architecture spec and returns a freshly initialized model.
+// Specs: "mlp:128,64" (hidden layers of 128 and 64 units), "mlp:" or
+// "linear" (softmax regression, no hidden layer).
+func Build(spec string, inShape []int, classes []string, opt BuildOptions) (*Model, error) {
+	hidden, err := parseMLP(spec)
+	if err != nil {
+		return nil, err
+	}
+	act := opt.Activation
+	if act == "" {
+		act = "relu"
+	}
+	if _, ok := activationByName(act, 0); !ok {
+		return nil, fmt.Errorf("unknown activation %q (want %s)", act, strings.Join(Activations, ", "))
+	}
+	if opt.Dropout < 0 || opt.Dropout >= 1 {
+		return nil, fmt.Errorf("dropout %g is outside [0, 1)", opt.Dropout)
+	}
+	if len(classes) < 2 {
+		return nil, fmt.Errorf("a classifier needs at least 2 classes, got %d", len(classes))
+	}
+	init := "he"
+	if act == "tanh" || act == "sigmoid" {
+		init = "xavier"
+	}
+	r := rand.New(rand.NewPCG(opt.Seed, 0x0b1ab))
+	m := &Model{Arch: spec, InShape: append([]int(nil), inShape...), Classes: append([]string(nil), classes...)}
+	in := numel(inShape)
+	for _, h := range hidden {
+		m.Layers = append(m.Layers, NewDense(in, h, init, r))
+		a, _ := activationByName(act, 0)
+		m.Layers = append(m.Layers, a)
+		if opt.Dropout > 0 {
+			m.Layers = append(m.Layers, &Dropout{Rate: opt.Dropout})
+		}
+		in = h
+	}
+	m.Layers = append(m.Layers, NewDense(in, len(classes), "xavier", r))
+	return m, nil
+}
+
+// parseMLP reads the hidden sizes of an "mlp:a,b,..." spec.
+func parseMLP(spec string) ([]int, error) {
+	if spec == "linear" {
+		return nil, nil
+	}
+	family, args, _ := strings.Cut(spec, ":")
+	if family != "mlp" {
+		return nil, fmt.Errorf("unknown model spec %q (want mlp:H1,H2,... such as mlp:128,64, or linear)", spec)
+	}
+	var hidden []int
+	if strings.TrimSpace(args) == "" {
+		return nil, nil
+	}
+	for _, f := range strings.Split(args, ",") {
+		h, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || h <= 0 || h > 1<<16 {
+			return nil, fmt.Errorf("model spec %q: %q is not a layer size (want a whole number from 1 to 65536)", spec, f)
+		}
+		hidden = append(hidden, h)
+	}
+	return hidden, nil
+}
+
+// Forward runs the layers on x, which must already be standardized.
+func (m *Model) Forward(x *Tensor, train bool) *Tensor {
+	for _, l := range m.Layers {
+		x = l.Forward(x, train)
+	}
+	return x
+}
+
+// Backward propagates dL/dlogits through the layers, accumulating gradients.
+func (m *Model) Backward(dy *Tensor) {
+	for i := len(m.Layers) - 1; i >= 0; i-- {
+		dy = m.Layers[i].Backward(dy)
+	}
+}
+
+// Params returns every trainable parameter, layer by layer.
+func (m *Model) Params() []*Param {
+	var ps []*Param
+	for _, l := range m.Layers {
+		ps = append(ps, l.Params()...)
+	}
+	return ps
+}
+
+// ZeroGrad clears all gradients.
+func (m *Model) ZeroGrad() {
+	for _, p := range m.Params() {
+		clear(p.G.Data)
+	}
+}
+
+// Clone returns a deep copy that shares no memory with m, rebuilt from the
+// layer specs with weights and masks copied.
+func (m *Model) Clone() *Model {
+	c := &Model{Arch: m.Arch, InShape: append([]int(nil), m.InShape...), Classes: append([]string(nil), m.Classes...)}
+	if m.Norm != nil {
+		c.Norm = &Standardizer{Mean: append([]float32(nil), m.Norm.Mean...), Std: append([]float32(nil), m.Norm.Std...)}
+	}
+	for _, l := range m.Layers {
+		nl, err := NewLayer(l.Spec())
+		if err != nil {
+			panic("core: cannot rebuild layer: " + err.Error())
+		}
+		for i, p := range nl.Params() {
+			src := l.Params()[i]
+			copy(p.W.Data, src.W.Data)
+			if src.Mask != nil {
+				p.Mask = append([]float32(nil), src.Mask...)
+			}
+		}
+		c.Layers = append(c.Layers, nl)
+	}
+	return c
+}
+
+// Predict returns the logits for raw (unstandardized) samples, n rows of
+// prod(InShape) values. It copies x before standardizing.
+func (m *Model) Predict(x []float32) *Tensor {
+	f := numel(m.InShape)
+	in := TensorFrom(append([]float32(nil), x...), len(x)/f, f)
+	if m.Norm != nil {
+		m.Norm.Apply(in.Data)
+	}
+	return m.Forward(in, false)
+}
+
+// LayerSummary describes one layer's cost.
+type LayerSummary struct {
+	Name          string `json:"name"`
+	OutShape      []int  `json:"out_shape"`
+	Params        int    `json:"params"`
+	NonzeroParams int    `json:"nonzero_params"`
+	MACs          int64  `json:"macs"`
+}
+
+// Summary is a model's size and cost.
+type Summary struct {
+	Layers        []LayerSummary `json:"layers"`
+	Params        int            `json:"params"`
+	NonzeroParams int            `json:"nonzero_params"`
+	MACs          int64          `json:"macs"`  // per sample
+	Bytes         int64          `json:"bytes"` // of the float32 parameters in memory
+}
+
+// Summarize counts parameters, non-zero parameters and MACs per sample.
+func (m *Model) Summarize() Summary {
+	var s Summary
+	shape := m.InShape
+	for i, l := range m.Layers {
+		ls := LayerSummary{Name: fmt.Sprintf("%d:%s", i, l.Spec().Kind), MACs: l.MACs(shape)}
+		for _, p := range l.Params() {
+			ls.Params += len(p.W.Data)
+			for _, v := range p.W.Data {
+				if v != 0 {
+					ls.NonzeroParams++
+				}
+			}
+		}
+		shape = l.OutShape(shape)
+		ls.OutShape = shape
+		s.Layers = append(s.Layers, ls)
+		s.Params += ls.Params
+		s.NonzeroParams += ls.NonzeroParams
+		s.MACs += ls.MACs
+	}
+	s.Bytes = int64(s.Params) * 4
+	return s
+}

@@ -1,0 +1,213 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+)
+
+// TrainConfig configures Train. Zero fields take the defaults listed.
+type TrainConfig struct {
+	Epochs    int // default 10
+	BatchSize int // default 64
+	Optimizer OptimizerConfig
+	Schedule  ScheduleConfig
+	// Patience stops training when the validation loss has not improved for
+	// this many epochs, restoring the best weights; 0 disables early stopping.
+	Patience int
+	Seed     uint64 // shuffle and dropout seed; every value, including 0, is valid
+
+	// Loss replaces softmax cross-entropy (distillation uses it). It receives
+	// the batch's sample indices into the training set and must fill dlogits.
+	Loss LossFunc
+	// AfterStep, if set, runs after every optimizer step with the 0-based
+	// global step (gradual pruning updates masks here).
+	AfterStep func(step int)
+	// Stats, if set, decorates every Stats before it is recorded (techniques
+	// add their own fields, such as the current sparsity).
+	Stats func(*Stats)
+}
+
+// LossFunc computes a batch's mean loss and dL/dlogits. idx are the samples'
+// indices into the training set, labels their labels (-1 if unlabelled).
+type LossFunc func(logits *Tensor, idx, labels []int, dlogits *Tensor) (loss float64, correct, labelled int)
+
+// TrainReport summarizes a finished training run.
+type TrainReport struct {
+	History       []Stats // one entry per finished epoch
+	Epochs        int     // epochs actually run
+	Stopped       string  // why training ended early, or ""
+	Seconds       float64 // wall time of the whole run
+	SamplesPerSec float64 // training samples processed per second (forward, backward, update)
+}
+
+// Train runs mini-batch training of m on train, validating on val after every
+// epoch, until cfg.Epochs are done, early stopping triggers, ctx is cancelled,
+// rec returns an error, or the loss diverges (ErrDiverged). Inputs are raw:
+// m.Norm, if set, is applied to copies. val may be nil.
+func Train(ctx context.Context, m *Model, train, val *Dataset, cfg TrainConfig, rec Recorder) (TrainReport, error) {
+	var rep TrainReport
+	if cfg.Epochs == 0 {
+		cfg.Epochs = 10
+	}
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = 64
+	}
+	if cfg.Epochs < 0 || cfg.BatchSize < 0 || cfg.Patience < 0 {
+		return rep, fmt.Errorf("epochs, batch size and patience must not be negative")
+	}
+	if err := cfg.Schedule.validate(); err != nil {
+		return rep, err
+	}
+	opt, err := NewOptimizer(cfg.Optimizer)
+	if err != nil {
+		return rep, err
+	}
+	if train.Len() == 0 {
+		return rep, fmt.Errorf("the training set is empty")
+	}
+	if train.Features() != numel(m.InShape) {
+		return rep, fmt.Errorf("the model takes %d features, the data has %d", numel(m.InShape), train.Features())
+	}
+	if m.Norm != nil {
+		train = m.Norm.Transform(train)
+		if val != nil {
+			val = m.Norm.Transform(val)
+		}
+	}
+	loss := cfg.Loss
+	if loss == nil {
+		loss = func(logits *Tensor, _, labels []int, d *Tensor) (float64, int, int) {
+			return SoftmaxCrossEntropy(logits, labels, d)
+		}
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
+	for _, l := range m.Layers {
+		if s, ok := l.(stochastic); ok {
+			s.setRand(rng)
+		}
+	}
+	params := m.Params()
+	n, f := train.Len(), train.Features()
+	bs := min(cfg.BatchSize, n)
+	steps := (n + bs - 1) / bs
+	perm := make([]int, n)
+	for i := range perm {
+		perm[i] = i
+	}
+	var xb, dlogits *Tensor
+	yb := make([]int, 0, bs)
+
+	bestLoss, sinceBest := math.Inf(1), 0
+	var best [][]float32
+	start := time.Now()
+	samples, step := 0, 0
+	for epoch := range cfg.Epochs {
+		rng.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+		var sumLoss float64
+		var correct, labelled int
+		var st Stats
+		for b := range steps {
+			if err := ctx.Err(); err != nil {
+				rep.finish(start, samples)
+				return rep, err
+			}
+			idx := perm[b*bs : min((b+1)*bs, n)]
+			xb = ensure(xb, len(idx), f)
+			yb = yb[:0]
+			for i, j := range idx {
+				copy(xb.Data[i*f:(i+1)*f], train.Sample(j))
+				yb = append(yb, train.Y[j])
+			}
+			m.ZeroGrad()
+			logits := m.Forward(xb, true)
+			dlogits = ensure(dlogits, logits.Shape...)
+			l, c, k := loss(logits, idx, yb, dlogits)
+			if math.IsNaN(l) || math.IsInf(l, 0) {
+				rep.finish(start, samples)
+				return rep, ErrDiverged
+			}
+			m.Backward(dlogits)
+			lr := cfg.Schedule.LR(opt.cfg.LR, step, epoch, cfg.Epochs, steps)
+			opt.Step(params, lr)
+			if cfg.AfterStep != nil {
+				cfg.AfterStep(step)
+			}
+			step++
+			samples += len(idx)
+			sumLoss += l * float64(len(idx))
+			correct += c
+			labelled += k
+			elapsed := time.Since(start)
+			st = Stats{Epoch: epoch + 1, Epochs: cfg.Epochs, Step: b + 1, Steps: steps,
+				TrainLoss: sumLoss / float64(b*bs+len(idx)), TrainAcc: ratio(correct, labelled),
+				LR: lr, SamplesPerSec: float64(samples) / elapsed.Seconds(), Elapsed: elapsed}
+			if cfg.Stats != nil {
+				cfg.Stats(&st)
+			}
+			if rec != nil && b+1 < steps {
+				if err := rec(st); err != nil {
+					rep.finish(start, samples)
+					return rep, err
+				}
+			}
+		}
+		if val != nil && val.Len() > 0 {
+			vm := evaluateStandardized(m, val)
+			st.ValLoss, st.ValAcc = vm.Loss, vm.Accuracy
+		}
+		st.EpochDone = true
+		rep.History = append(rep.History, st)
+		rep.Epochs = epoch + 1
+		if rec != nil {
+			if err := rec(st); err != nil {
+				rep.finish(start, samples)
+				return rep, err
+			}
+		}
+		if cfg.Patience > 0 && val != nil && val.Len() > 0 {
+			if st.ValLoss < bestLoss {
+				bestLoss, sinceBest = st.ValLoss, 0
+				best = snapshotWeights(params, best)
+			} else if sinceBest++; sinceBest >= cfg.Patience {
+				restoreWeights(params, best)
+				rep.Stopped = fmt.Sprintf("early stopping after epoch %d: validation loss has not improved for %d epochs (best weights restored)", epoch+1, cfg.Patience)
+				break
+			}
+		}
+	}
+	rep.finish(start, samples)
+	return rep, nil
+}
+
+func (r *TrainReport) finish(start time.Time, samples int) {
+	r.Seconds = time.Since(start).Seconds()
+	if r.Seconds > 0 {
+		r.SamplesPerSec = float64(samples) / r.Seconds
+	}
+}
+
+func snapshotWeights(params []*Param, dst [][]float32) [][]float32 {
+	if dst == nil {
+		dst = make([][]float32, len(params))
+	}
+	for i, p := range params {
+		dst[i] = append(dst[i][:0], p.W.Data...)
+	}
+	return dst
+}
+
+func restoreWeights(params []*Param, src [][]float32) {
+	for i, p := range params {
+		copy(p.W.Data, src[i])
+	}
+}
+
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
