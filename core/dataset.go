@@ -70,33 +70,45 @@ type Standardizer struct {
 	Std  []float32 `json:"std"` // never zero: constant features get 1
 }
 
-// FitStandardizer computes per-feature mean and standard deviation of d.
+// FitStandardizer computes mean and standard deviation on d. Tabular data
+// (a one-dimensional SampleShape) is standardized per feature. Images
+// ([H W C]) are standardized per channel, with one mean and deviation shared by
+// all pixels of a channel: per-pixel statistics would blow up border pixels
+// that are almost always blank.
 func FitStandardizer(d *Dataset) *Standardizer {
 	f, n := d.Features(), d.Len()
-	mean := make([]float64, f)
-	sq := make([]float64, f)
+	groups, group := f, func(j int) int { return j }
+	if len(d.SampleShape) == 3 {
+		c := d.SampleShape[2]
+		groups, group = c, func(j int) int { return j % c }
+	}
+	sum := make([]float64, groups)
+	sq := make([]float64, groups)
+	count := make([]float64, groups)
 	for i := range n {
 		for j, v := range d.Sample(i) {
-			mean[j] += float64(v)
+			sum[group(j)] += float64(v)
+			count[group(j)]++
 		}
 	}
-	for j := range mean {
-		mean[j] /= float64(max(n, 1))
+	mean := make([]float64, groups)
+	for g := range mean {
+		mean[g] = sum[g] / max(count[g], 1)
 	}
 	for i := range n {
 		for j, v := range d.Sample(i) {
-			dv := float64(v) - mean[j]
-			sq[j] += dv * dv
+			dv := float64(v) - mean[group(j)]
+			sq[group(j)] += dv * dv
 		}
 	}
 	s := &Standardizer{Mean: make([]float32, f), Std: make([]float32, f)}
 	for j := range f {
-		s.Mean[j] = float32(mean[j])
-		sd := math.Sqrt(sq[j] / float64(max(n, 1)))
+		g := group(j)
+		sd := math.Sqrt(sq[g] / max(count[g], 1))
 		if sd < 1e-6 {
-			sd = 1
+			sd = 1 // a constant feature carries no information; leave its scale alone
 		}
-		s.Std[j] = float32(sd)
+		s.Mean[j], s.Std[j] = float32(mean[g]), float32(sd)
 	}
 	return s
 }

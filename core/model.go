@@ -197,3 +197,10 @@ func (m *Model) Summarize() Summary {
 	s.Bytes = int64(s.Params) * 4
 	return s
 }
+
+// ValidateSpec reports whether spec is an architecture Build understands,
+// without building anything.
+func ValidateSpec(spec string) error {
+	_, err := parseMLP(spec)
+	return err
+}
