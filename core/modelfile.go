@@ -181,6 +181,11 @@ func WriteFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("%s: cannot write: %w", path, errors.Unwrap(err))
 	}
 	defer os.Remove(tmp.Name()) // no-op after a successful rename
+	// CreateTemp makes the file private (0600); a saved model is an ordinary file.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return fmt.Errorf("%s: %w", path, err)

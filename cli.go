@@ -1,0 +1,82 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/optlab/optlab/datasets"
+	"github.com/optlab/optlab/lab"
+)
+
+// errHelp is returned after a command printed its help on request.
+var errHelp = errors.New("help shown")
+
+// commonFlags are the flags every subcommand shares (design.md §3).
+type commonFlags struct {
+	data     string
+	label    string
+	testFrac float64
+	seed     uint64
+	json     bool
+	out      string
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.data, "data", datasets.Default, "a built-in dataset name, a .csv file, or an IDX images file")
+	fs.StringVar(&c.label, "label", "", "CSV label column, by header name or 0-based index (default: the last column)")
+	fs.Float64Var(&c.testFrac, "test-frac", 0.2, "stratified held-out test fraction")
+	fs.Uint64Var(&c.seed, "seed", 1, "seed for data splits, initialization and shuffling")
+	fs.BoolVar(&c.json, "json", false, "print JSON lines, one object per event; the last line is the result")
+	fs.StringVar(&c.out, "out", "", "where to write the resulting model")
+}
+
+func (c *commonFlags) dataSpec() lab.DataSpec {
+	return lab.DataSpec{Name: c.data, Label: c.label, TestFrac: c.testFrac, Seed: c.seed}
+}
+
+func (c *commonFlags) validate() error {
+	if c.testFrac <= 0 || c.testFrac >= 1 {
+		return badInput("--test-frac must be between 0 and 1 (got %g)", c.testFrac)
+	}
+	return nil
+}
+
+// parseFlags parses args into fs. Problems become one-line usage errors;
+// --help prints the command's flags to stdout.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer, summary string) error {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(stdout, "%s\n\nFlags:\n", summary)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		return errHelp
+	}
+	if err != nil {
+		return badInput("%s: %v", fs.Name(), err)
+	}
+	if fs.NArg() > 0 {
+		return badInput("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+// positive checks that an integer flag is at least 1.
+func positive(name string, v int) error {
+	if v < 1 {
+		return badInput("--%s must be at least 1 (got %d)", name, v)
+	}
+	return nil
+}
+
+func oneOf(name, v string, allowed []string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return badInput("--%s %q is not one of %s", name, v, strings.Join(allowed, ", "))
+}

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+	"time"
+
+	"github.com/optlab/optlab/core"
+	"github.com/optlab/optlab/lab"
+)
+
+// defaultShutdown bounds how long a command waits for its jobs to stop.
+const defaultShutdown = 5 * time.Second
+
+const evalSummary = `optlab eval: evaluate a saved model on the test split of a dataset
+
+  optlab eval --model base.safetensors --data mnist-images.gz
+  (without --data, the dataset and split recorded in the model file are used)`
+
+func cmdEval(ctx context.Context, args []string, stdout, _ io.Writer) error {
+	var c commonFlags
+	var s lab.EvalSpec
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	c.register(fs)
+	fs.StringVar(&s.ModelFile, "model", "", "the model file to evaluate (required)")
+	// eval defaults to the data recorded in the model file.
+	fs.Lookup("data").DefValue, c.data = "", ""
+	if err := parseFlags(fs, args, stdout, evalSummary); err != nil {
+		return err
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	if s.ModelFile == "" {
+		return badInput("eval: --model FILE is required")
+	}
+	if _, _, err := core.LoadModel(s.ModelFile); err != nil {
+		return usageError{err}
+	}
+	if c.data != "" {
+		s.Data = c.dataSpec()
+	}
+	return runHeadless(ctx, stdout, c, lab.TaskEval, s, s.Job())
+}
