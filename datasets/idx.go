@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/optlab/optlab/core"
@@ -73,7 +74,7 @@ func LoadIDX(path string) (*core.Dataset, error) {
 	}
 	d.Classes = classNames(top + 1)
 	if strings.HasPrefix(d.Name, "fashion-mnist") && top < len(fashionClasses) {
-		d.Classes = fashionClasses[:top+1]
+		d.Classes = slices.Clone(fashionClasses[:top+1])
 	}
 	return d, nil
 }

@@ -117,11 +117,15 @@ func (b *builtin) load(opt LoadOptions) *core.Dataset {
 
 // loadFile loads a CSV file, or an IDX one if its name or content says so.
 func loadFile(path, label string) (*core.Dataset, error) {
-	if _, err := os.Stat(path); err != nil {
+	info, err := os.Stat(path)
+	if err != nil {
 		if !looksLikePath(path) && errors.Is(err, fs.ErrNotExist) {
 			return nil, unknownDataset(path)
 		}
 		return nil, fileError(path, err)
+	}
+	if info.IsDir() {
+		return nil, fmt.Errorf("%s: is a directory, not a .csv or IDX file", path)
 	}
 	idx := !strings.EqualFold(filepath.Ext(path), ".csv") &&
 		(strings.Contains(filepath.Base(path), imagesSuffix) || isIDX(path))
@@ -160,8 +164,8 @@ func fileError(path string, err error) error {
 	return fmt.Errorf("%s: %w", path, err)
 }
 
-// CacheDir is where Fetch stores datasets and Load finds them: $OPTLAB_DATA
-// if set, else the user's cache directory's optlab folder.
+// CacheDir returns the directory where Fetch stores datasets and Load finds
+// them: $OPTLAB_DATA if set, else optlab under the user's cache directory.
 func CacheDir() (string, error) {
 	if dir := os.Getenv("OPTLAB_DATA"); dir != "" {
 		return dir, nil
