@@ -24,6 +24,12 @@ type Stats struct {
 	Bits     int     // bit width (quantization)
 	Trial    int     // trial id (tuning)
 	Phase    string  // free-form label of the current phase, e.g. "fine-tune"
+
+	// Snapshot is a clone of the model at the end of this epoch, set only
+	// when TrainConfig.SnapshotEvery asks for one. Nobody modifies it
+	// afterwards, so it may be read on any goroutine (to draw decision
+	// regions while training goes on, say).
+	Snapshot *Model
 }
 
 // Recorder observes progress. It runs on the training goroutine, must return

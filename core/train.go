@@ -28,6 +28,9 @@ type TrainConfig struct {
 	// Stats, if set, decorates every Stats before it is recorded (techniques
 	// add their own fields, such as the current sparsity).
 	Stats func(*Stats)
+	// SnapshotEvery attaches a clone of the model to the end-of-epoch Stats
+	// every this many epochs; 0 for never. Cloning costs a copy of the weights.
+	SnapshotEvery int
 }
 
 // LossFunc computes a batch's mean loss and dL/dlogits. idx are the samples'
@@ -159,7 +162,12 @@ func Train(ctx context.Context, m *Model, train, val *Dataset, cfg TrainConfig, 
 			st.ValLoss, st.ValAcc = vm.Loss, vm.Accuracy
 		}
 		st.EpochDone = true
-		rep.History = append(rep.History, st)
+		if cfg.SnapshotEvery > 0 && (epoch+1)%cfg.SnapshotEvery == 0 {
+			st.Snapshot = m.Clone()
+		}
+		kept := st
+		kept.Snapshot = nil // the history outlives the run; snapshots are for live views
+		rep.History = append(rep.History, kept)
 		rep.Epochs = epoch + 1
 		if rec != nil {
 			if err := rec(st); err != nil {

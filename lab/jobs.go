@@ -26,6 +26,9 @@ type TrainSpec struct {
 	Schedule    string   `json:"schedule,omitempty"` // learning-rate schedule: constant, step, cosine
 	Seed        uint64   `json:"seed,omitempty"`     // initialization, shuffling and dropout seed
 	Out         string   `json:"out,omitempty"`      // where to save the model; "" to keep it only in the lab
+	// SnapshotEvery attaches a clone of the model to every this many
+	// epochs' Progress (Stats.Snapshot), for live views; 0 for never.
+	SnapshotEvery int `json:"snapshot_every,omitempty"`
 }
 
 // Job returns the training job: load and split the data (cached per Lab),
@@ -45,12 +48,13 @@ func (s TrainSpec) Job() Job {
 		}
 		m.Norm = core.FitStandardizer(data.Train)
 		rep, err := core.Train(ctx, m, data.Train, data.Val, core.TrainConfig{
-			Epochs:    s.Epochs,
-			BatchSize: s.Batch,
-			Optimizer: core.OptimizerConfig{Kind: s.Optimizer, LR: s.LR, WeightDecay: s.WeightDecay},
-			Schedule:  core.ScheduleConfig{Kind: s.Schedule},
-			Patience:  s.Patience,
-			Seed:      s.Seed,
+			Epochs:        s.Epochs,
+			BatchSize:     s.Batch,
+			Optimizer:     core.OptimizerConfig{Kind: s.Optimizer, LR: s.LR, WeightDecay: s.WeightDecay},
+			Schedule:      core.ScheduleConfig{Kind: s.Schedule},
+			Patience:      s.Patience,
+			Seed:          s.Seed,
+			SnapshotEvery: s.SnapshotEvery,
 		}, rec)
 		if err != nil {
 			return nil, err

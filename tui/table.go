@@ -1,0 +1,97 @@
+package tui
+
+import (
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// cell is one table cell: its text and whether it is its column's best
+// value (drawn bold and coloured, and marked "*" so it shows without colour).
+type cell struct {
+	text string
+	best bool
+}
+
+// column is a table column; numeric columns are right-aligned.
+type column struct {
+	title string
+	right bool
+}
+
+// table is a plain table widget: a header, rows, an optional selected row
+// marked with "›" (and reverse video where there is colour), and scrolling
+// that keeps the selected row in view.
+type table struct {
+	cols     []column
+	rows     [][]cell
+	selected int // -1: no selection
+}
+
+// View draws at most height lines (header included) of at most width
+// columns; columns that do not fit are cut from the right.
+func (t table) View(st *Styles, width, height int) string {
+	if height <= 0 || width <= 0 {
+		return ""
+	}
+	widths := make([]int, len(t.cols))
+	for i, c := range t.cols {
+		widths[i] = ansi.StringWidth(c.title)
+		for _, r := range t.rows {
+			if i < len(r) {
+				w := ansi.StringWidth(r[i].text)
+				if r[i].best || c.right {
+					w++ // the "*" of a best value, or the space that aligns with it
+				}
+				widths[i] = max(widths[i], w)
+			}
+		}
+	}
+	align := func(s string, i int) string {
+		pad := strings.Repeat(" ", max(0, widths[i]-ansi.StringWidth(s)))
+		if t.cols[i].right {
+			return pad + s
+		}
+		return s + pad
+	}
+	var head []string
+	for i, c := range t.cols {
+		head = append(head, align(c.title, i))
+	}
+	lines := []string{st.Header.Render("  " + strings.Join(head, "  "))}
+
+	first := 0
+	if visible := height - 1; t.selected >= visible {
+		first = t.selected - visible + 1
+	}
+	for ri := first; ri < len(t.rows) && len(lines) < height; ri++ {
+		r := t.rows[ri]
+		sel := ri == t.selected
+		var parts []string
+		for i := range t.cols {
+			c := cell{}
+			if i < len(r) {
+				c = r[i]
+			}
+			text := c.text
+			if c.best {
+				text += "*"
+			} else if t.cols[i].right {
+				text += " " // keep figures aligned with starred ones
+			}
+			text = align(text, i)
+			if c.best && !sel {
+				text = st.Best.Render(text)
+			}
+			parts = append(parts, text)
+		}
+		line := strings.Join(parts, "  ")
+		if sel {
+			line = st.Selected.Render("› " + line)
+		} else {
+			line = "  " + line
+		}
+		lines = append(lines, fit(line, width, 1))
+	}
+	return strings.Join(lines, "\n")
+}
