@@ -35,6 +35,7 @@ Usage:
   optlab datasets                        list the built-in datasets
   optlab train    [flags]                train a model
   optlab eval     [flags]                evaluate a saved model on a dataset
+  optlab distill  [flags]                distill a saved teacher into a smaller student
   optlab fetch    NAME                   download mnist or fashion-mnist into the cache
 
 Run 'optlab COMMAND --help' for a command's flags.
@@ -79,6 +80,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdTrain(ctx, args, stdout, stderr)
 	case "eval":
 		return cmdEval(ctx, args, stdout, stderr)
+	case "distill":
+		return cmdDistill(ctx, args, stdout, stderr)
 	case "fetch":
 		return cmdFetch(ctx, args, stdout, stderr)
 	case "help":

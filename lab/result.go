@@ -45,6 +45,11 @@ type Result struct {
 	Method   string   `json:"method,omitempty"`   // prune: pruning method
 	Bits     int      `json:"bits,omitempty"`     // quantize: bit width
 	Mode     string   `json:"mode,omitempty"`     // quantize: mode
+	// distill: the teacher's test accuracy, and the test accuracies of the
+	// students trained from labels alone and from the teacher, one run per seed.
+	TeacherAccuracy   *float64 `json:"teacher_accuracy,omitempty"`
+	ScratchAccuracy   *Spread  `json:"scratch_accuracy,omitempty"`
+	DistilledAccuracy *Spread  `json:"distilled_accuracy,omitempty"`
 
 	// Not in the JSON record.
 	Run     RunID        `json:"-"` // the run that produced it; set by the Lab

@@ -1,0 +1,355 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/optlab/optlab/core"
+)
+
+// TaskDistill is the task name of distillation runs.
+const TaskDistill = "distill"
+
+// Defaults of DistillSpec.
+const (
+	DefaultSeeds        = 3
+	DefaultLabelledFrac = 1
+)
+
+// DistillSpec describes a distillation experiment: for each of Seeds seeds,
+// one student trained from the teacher (the distilled student) and one
+// trained from the labels alone (the scratch student), with the same seed,
+// initialization, data order and budget. It is plain data: copy it freely,
+// and pass it as the config of Start. Zero fields take the defaults of
+// TrainSpec and core.DistillConfig, and those listed, except Alpha, whose
+// zero means no distillation at all.
+type DistillSpec struct {
+	// Data names the dataset and its split, which must be the split the
+	// teacher was trained on, or its test accuracy would be measured partly
+	// on its own training samples. With Teacher set and Data.Name empty, the
+	// data and split recorded in the teacher's file are used.
+	Data DataSpec `json:"data,omitempty"`
+	// Teacher is the teacher's model file. When it is empty, TeacherRun names
+	// a finished run of the Lab whose model is the teacher; Data must then be
+	// that run's.
+	Teacher    string `json:"teacher,omitempty"`
+	TeacherRun RunID  `json:"teacher_run,omitempty"`
+	Student    string `json:"student,omitempty"`    // the student's architecture, e.g. "mlp:32"
+	Activation string `json:"activation,omitempty"` // the student's hidden activation
+	// Temperature and Alpha are core.DistillConfig's.
+	Temperature float64 `json:"temperature,omitempty"`
+	Alpha       float64 `json:"alpha,omitempty"`
+	Epochs      int     `json:"epochs,omitempty"` // over the whole training split, labelled or not
+	Batch       int     `json:"batch,omitempty"`
+	LR          float64 `json:"lr,omitempty"`
+	Optimizer   string  `json:"optimizer,omitempty"`
+	// LabelledFrac is the fraction of each class of the training split that
+	// keeps its label (see HoldBackLabels); default 1, all of them.
+	LabelledFrac float64 `json:"labelled_frac,omitempty"`
+	Seeds        int     `json:"seeds,omitempty"` // runs per student; default 3
+	Seed         uint64  `json:"seed,omitempty"`  // the first seed; the runs use Seed, Seed+1, ...
+	Out          string  `json:"out,omitempty"`   // where to save the first seed's distilled student
+}
+
+// Spread summarizes a figure measured once per seed.
+type Spread struct {
+	Mean float64   `json:"mean"`
+	SD   float64   `json:"sd"`   // sample standard deviation (n - 1 in the denominator); 0 for one run
+	Runs []float64 `json:"runs"` // in seed order
+}
+
+// spreadOf returns the mean and sample standard deviation of runs.
+func spreadOf(runs []float64) *Spread {
+	s := &Spread{Runs: runs}
+	for _, v := range runs {
+		s.Mean += v / float64(len(runs))
+	}
+	if len(runs) > 1 {
+		var ss float64
+		for _, v := range runs {
+			ss += (v - s.Mean) * (v - s.Mean)
+		}
+		s.SD = math.Sqrt(ss / float64(len(runs)-1))
+	}
+	return s
+}
+
+// Phase labels of the Progress events of a distillation run.
+const (
+	// PhaseTeacher marks the one event sent before any student trains: the
+	// teacher's validation loss and accuracy, as an EpochDone Stats with Epoch 0.
+	PhaseTeacher = "teacher"
+	// PhaseScratch and PhaseDistilled, followed by " seed N", mark the
+	// students' training events.
+	PhaseScratch   = "scratch"
+	PhaseDistilled = "distilled"
+)
+
+// Job returns the distillation job: load the teacher and the data, measure
+// the teacher (the result's Baseline), compute its logits on the training
+// split once, then for each seed train the scratch student and then the
+// distilled student, in that order and one at a time, each on the whole
+// training split for Epochs epochs with that seed, and evaluate both on the
+// test split. The Progress events of each student carry Stats.Phase
+// "scratch seed N" or "distilled seed N". Both students of a seed see the
+// same labels: with LabelledFrac < 1, each seed holds back its own
+// stratified choice of labels (so the spread over seeds includes the luck of
+// which samples are labelled); the scratch student learns from the labelled
+// samples only, and the distilled one from the teacher on every sample and
+// from the labels where kept. The validation split keeps all its labels; it
+// only draws the curves and selects nothing.
+//
+// The result's model is the first seed's distilled student (the first, not
+// the best, so that choosing it by its test accuracy cannot flatter the
+// figures), measured and saved as TrainSpec's are; its TrainSeconds include
+// the teacher's pass over the training split.
+func (s DistillSpec) Job() Job {
+	return func(ctx context.Context, rec core.Recorder) (*Result, error) {
+		s, err := s.Resolve()
+		if err != nil {
+			return nil, err
+		}
+		teacher, base, err := s.teacher(ctx)
+		if err != nil {
+			return nil, err
+		}
+		data, err := loadSplits(ctx, s.Data)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.CheckFit(teacher, data); err != nil {
+			return nil, err
+		}
+		if err := measure(ctx, base, teacher, data); err != nil {
+			return nil, err
+		}
+		if data.Val.Len() > 0 {
+			vm := core.Evaluate(teacher, data.Val)
+			// The teacher's line on the students' validation curves.
+			if err := rec(core.Stats{Phase: PhaseTeacher, EpochDone: true, ValLoss: vm.Loss, ValAcc: vm.Accuracy}); err != nil {
+				return nil, err
+			}
+		}
+
+		start := time.Now()
+		logits := core.TeacherLogits(teacher, data.Train)
+		teacherSeconds := time.Since(start).Seconds()
+		loss, err := core.DistillLoss(logits, core.DistillConfig{Temperature: s.Temperature, Alpha: s.Alpha})
+		if err != nil {
+			return nil, err
+		}
+		// Fitted on every training sample's features, labelled or not, and
+		// shared by all students: it is only read.
+		norm := core.FitStandardizer(data.Train)
+		student := func(seed uint64) (*core.Model, error) {
+			m, err := core.Build(s.Student, data.Train.SampleShape, data.Train.Classes,
+				core.BuildOptions{Activation: s.Activation, Seed: seed})
+			if m != nil {
+				m.Norm = norm
+			}
+			return m, err
+		}
+		var scratchAcc, distilledAcc []float64
+		var first *core.Model
+		var firstRep core.TrainReport
+		for k := range s.Seeds {
+			seed := s.Seed + uint64(k)
+			train := data.Train
+			if s.LabelledFrac < 1 {
+				train = HoldBackLabels(data.Train, s.LabelledFrac, seed)
+			}
+			for _, distill := range []bool{false, true} {
+				m, err := student(seed)
+				if err != nil {
+					return nil, err
+				}
+				phase := fmt.Sprintf("%s seed %d", PhaseScratch, seed)
+				cfg := core.TrainConfig{Epochs: s.Epochs, BatchSize: s.Batch, Seed: seed,
+					Optimizer: core.OptimizerConfig{Kind: s.Optimizer, LR: s.LR}}
+				if distill {
+					phase = fmt.Sprintf("%s seed %d", PhaseDistilled, seed)
+					cfg.Loss = loss
+				}
+				cfg.Stats = func(st *core.Stats) { st.Phase = phase }
+				rep, err := core.Train(ctx, m, train, data.Val, cfg, rec)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", phase, err)
+				}
+				acc := core.Evaluate(m, data.Test).Accuracy
+				if !distill {
+					scratchAcc = append(scratchAcc, acc)
+					continue
+				}
+				distilledAcc = append(distilledAcc, acc)
+				if k == 0 {
+					first, firstRep = m, rep
+				}
+			}
+		}
+
+		samples := firstRep.SamplesPerSec * firstRep.Seconds
+		ta := base.TestAccuracy
+		res := &Result{
+			Task:              TaskDistill,
+			Arch:              s.Student,
+			TrainSeconds:      firstRep.Seconds + teacherSeconds,
+			Epochs:            firstRep.Epochs,
+			Seed:              s.Seed,
+			Out:               s.Out,
+			Baseline:          base,
+			TeacherAccuracy:   &ta,
+			ScratchAccuracy:   spreadOf(scratchAcc),
+			DistilledAccuracy: spreadOf(distilledAcc),
+			History:           firstRep.History,
+		}
+		if res.TrainSeconds > 0 {
+			res.TrainSamplesPerSec = samples / res.TrainSeconds
+		}
+		if err := measure(ctx, res, first, data); err != nil {
+			return nil, err
+		}
+		info := core.ModelInfo{Task: TaskDistill, Dataset: s.Data.Name, DataSeed: s.Data.Seed, TestFrac: s.Data.TestFrac,
+			Label: s.Data.Label, TestAccuracy: res.TestAccuracy, Epochs: res.Epochs, Seed: s.Seed,
+			Optimizer: s.Optimizer, Activation: s.Activation}
+		if res.SizeBytes, err = save(s.Out, first, info); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
+}
+
+// Resolve validates s and fills in its defaults and what the teacher's file
+// implies: when Data.Name is empty, the data and split recorded in the file.
+// It fails, without training anything, on a setting out of range, an
+// unknown student architecture, an unreadable teacher file, or data that is
+// another split of the teacher's dataset (the teacher's test accuracy would
+// then be measured partly on its own training samples). The job resolves
+// its spec first; call Resolve beforehand to tell bad input from a failed run.
+func (s DistillSpec) Resolve() (DistillSpec, error) {
+	if s.Seeds == 0 {
+		s.Seeds = DefaultSeeds
+	}
+	if s.LabelledFrac == 0 {
+		s.LabelledFrac = DefaultLabelledFrac
+	}
+	if s.Temperature == 0 {
+		s.Temperature = core.DefaultTemperature
+	}
+	if s.Seeds < 0 {
+		return s, fmt.Errorf("distill needs at least one seed, got %d", s.Seeds)
+	}
+	if !(s.LabelledFrac > 0 && s.LabelledFrac <= 1) {
+		return s, fmt.Errorf("the labelled fraction %g is outside (0, 1]", s.LabelledFrac)
+	}
+	if err := (core.DistillConfig{Temperature: s.Temperature, Alpha: s.Alpha}).Validate(); err != nil {
+		return s, err
+	}
+	if err := core.ValidateSpec(s.Student); err != nil {
+		return s, err
+	}
+	if s.Teacher == "" {
+		if s.TeacherRun == 0 {
+			return s, fmt.Errorf("distill needs a teacher: a model file or a finished run of the lab")
+		}
+		if s.Data.Name == "" {
+			return s, fmt.Errorf("distilling from run %d needs the dataset it was trained on", s.TeacherRun)
+		}
+		s.Data = s.Data.withDefaults()
+		return s, nil
+	}
+	_, info, err := core.LoadModel(s.Teacher)
+	if err != nil {
+		return s, err
+	}
+	if s.Data.Name == "" {
+		if info.Dataset == "" {
+			return s, fmt.Errorf("%s does not record its dataset: name one", s.Teacher)
+		}
+		s.Data = DataSpec{Name: info.Dataset, Label: info.Label, TestFrac: info.TestFrac, ValFrac: s.Data.ValFrac, Seed: info.DataSeed}
+	}
+	s.Data = s.Data.withDefaults()
+	d := s.Data
+	if info.Dataset != "" && filepath.Base(info.Dataset) == filepath.Base(d.Name) &&
+		(info.DataSeed != d.Seed || info.TestFrac != d.TestFrac || info.Label != d.Label) {
+		return s, fmt.Errorf("%s was trained on another split of %s (seed %d, test fraction %g): "+
+			"its test accuracy would be measured partly on its own training samples; distill on that split",
+			s.Teacher, filepath.Base(d.Name), info.DataSeed, info.TestFrac)
+	}
+	return s, nil
+}
+
+// CheckFit reports whether teacher and the student of s fit data: the
+// teacher takes its samples and predicts its classes, and the student's
+// architecture can be built for them. The job checks this after loading;
+// call it beforehand to tell bad input from a failed run.
+func (s DistillSpec) CheckFit(teacher *core.Model, data Splits) error {
+	d := data.Train
+	if got, want := d.Features(), featuresOf(teacher); got != want {
+		return fmt.Errorf("the teacher takes %d features per sample, dataset %q has %d", want, d.Name, got)
+	}
+	if got := d.NumClasses(); got != len(teacher.Classes) {
+		return fmt.Errorf("the teacher predicts %d classes, dataset %q has %d", len(teacher.Classes), d.Name, got)
+	}
+	_, err := core.Build(s.Student, d.SampleShape, d.Classes, core.BuildOptions{Activation: s.Activation})
+	return err
+}
+
+// teacher loads the teacher of a resolved spec from its file or from the
+// Lab's results, and returns it with the skeleton of its baseline record
+// (task, architecture, size, epochs, seed; measure fills in the rest).
+func (s DistillSpec) teacher(ctx context.Context) (*core.Model, *Result, error) {
+	if s.Teacher == "" {
+		l, ok := ctx.Value(labKey{}).(*Lab)
+		if !ok {
+			return nil, nil, fmt.Errorf("run %d: a teacher from the lab's results needs a job started by the lab", s.TeacherRun)
+		}
+		r, ok := l.Result(s.TeacherRun)
+		if !ok || r.Model == nil {
+			return nil, nil, fmt.Errorf("run %d has no model to distill from", s.TeacherRun)
+		}
+		// A registered model is shared: forward passes would race on its buffers.
+		return r.Model.Clone(), &Result{Task: r.Task, Arch: r.Arch, SizeBytes: r.SizeBytes, Epochs: r.Epochs, Seed: r.Seed}, nil
+	}
+	m, info, err := core.LoadModel(s.Teacher)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := os.Stat(s.Teacher)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, &Result{Task: info.Task, Arch: m.Arch, SizeBytes: fi.Size(), Epochs: info.Epochs, Seed: info.Seed}, nil
+}
+
+// HoldBackLabels returns a copy of d in which only frac of each class's
+// samples keep their label, the others being labelled -1 (unlabelled).
+// Each class keeps round(frac × its count) labels, at least one, chosen at
+// random for the seed; the same seed gives the same choice. Samples already
+// unlabelled stay so. The copy shares d's features; d is not modified.
+func HoldBackLabels(d *core.Dataset, frac float64, seed uint64) *core.Dataset {
+	byClass := make([][]int, d.NumClasses())
+	for i, y := range d.Y {
+		if y >= 0 {
+			byClass[y] = append(byClass[y], i)
+		}
+	}
+	out := *d
+	out.Y = make([]int, len(d.Y))
+	for i := range out.Y {
+		out.Y[i] = -1
+	}
+	r := rand.New(rand.NewPCG(seed, 0x1abe1))
+	for _, idx := range byClass {
+		keep := min(max(int(math.Round(frac*float64(len(idx)))), 1), len(idx))
+		r.Shuffle(len(idx), func(a, b int) { idx[a], idx[b] = idx[b], idx[a] })
+		for _, i := range idx[:keep] {
+			out.Y[i] = d.Y[i]
+		}
+	}
+	return &out
+}
