@@ -35,7 +35,11 @@ Usage:
   optlab datasets                        list the built-in datasets
   optlab train    [flags]                train a model
   optlab eval     [flags]                evaluate a saved model on a dataset
+  optlab arch     [flags]                compare architectures (mlp, cnn, mobile) on one split
+  optlab prune    [flags]                prune a saved model (and fine-tune it)
+  optlab quantize [flags]                quantize a saved model (int8 and below, QAT)
   optlab distill  [flags]                distill a saved teacher into a smaller student
+  optlab tune     [flags]                search hyperparameters (grid, random, asha, hyperband, tpe)
   optlab fetch    NAME                   download mnist or fashion-mnist into the cache
 
 Run 'optlab COMMAND --help' for a command's flags.
@@ -80,8 +84,16 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdTrain(ctx, args, stdout, stderr)
 	case "eval":
 		return cmdEval(ctx, args, stdout, stderr)
+	case "arch":
+		return cmdArch(ctx, args, stdout, stderr)
+	case "prune":
+		return cmdPrune(ctx, args, stdout, stderr)
+	case "quantize":
+		return cmdQuantize(ctx, args, stdout, stderr)
 	case "distill":
 		return cmdDistill(ctx, args, stdout, stderr)
+	case "tune":
+		return cmdTune(ctx, args, stdout, stderr)
 	case "fetch":
 		return cmdFetch(ctx, args, stdout, stderr)
 	case "help":

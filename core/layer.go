@@ -39,11 +39,28 @@ type Layer interface {
 // LayerSpec is the serializable description of a layer. Fields that do not
 // apply to a kind are zero.
 type LayerSpec struct {
-	Kind  string  `json:"kind"`            // "dense", "relu", "leaky_relu", "tanh", "sigmoid", "gelu", "dropout"
+	// Kind is "dense", "relu", "leaky_relu", "tanh", "sigmoid", "gelu", "dropout",
+	// "conv", "dwconv", "maxpool", "avgpool", "gap" (global average pool),
+	// "batchnorm" or "flatten"; technique layers add their own kinds.
+	Kind  string  `json:"kind"`
 	In    int     `json:"in,omitempty"`    // dense: input units
-	Out   int     `json:"out,omitempty"`   // dense: output units
+	Out   int     `json:"out,omitempty"`   // dense: output units; conv: output channels
 	Rate  float64 `json:"rate,omitempty"`  // dropout: drop probability
 	Alpha float64 `json:"alpha,omitempty"` // leaky_relu: negative slope
+	// Quantized layers (qdense, wdense): weight and input activation bit widths.
+	Bits    int `json:"bits,omitempty"`
+	ActBits int `json:"act_bits,omitempty"`
+
+	// Spatial layers (conv, dwconv, maxpool, avgpool, gap) take NHWC samples
+	// of shape [H W C]; batchnorm takes [H W C], or [C] features when H and W
+	// are zero.
+	H      int  `json:"h,omitempty"`      // spatial layers, batchnorm: input height
+	W      int  `json:"w,omitempty"`      // spatial layers, batchnorm: input width
+	C      int  `json:"c,omitempty"`      // spatial layers, batchnorm: input channels
+	Kernel int  `json:"k,omitempty"`      // conv, dwconv, maxpool, avgpool: kernel side (square)
+	Stride int  `json:"stride,omitempty"` // conv, dwconv: default 1; pools: default Kernel
+	Pad    int  `json:"pad,omitempty"`    // conv, dwconv: zero padding on each border
+	NoBias bool `json:"nobias,omitempty"` // conv, dwconv: no bias (a BatchNorm follows)
 }
 
 // NewLayer builds an untrained layer from its spec. Weights are zero; use an
@@ -60,6 +77,15 @@ func NewLayer(s LayerSpec) (Layer, error) {
 			return nil, fmt.Errorf("dropout rate %g is outside [0, 1)", s.Rate)
 		}
 		return &Dropout{Rate: s.Rate}, nil
+	case "conv", "dwconv", "maxpool", "avgpool", "gap", "batchnorm", "flatten":
+		return newSpatialLayer(s)
+	case "sparse_dense":
+		if s.In <= 0 || s.Out <= 0 {
+			return nil, fmt.Errorf("sparse_dense layer needs positive sizes, got %d→%d", s.In, s.Out)
+		}
+		return &SparseDense{In: s.In, Out: s.Out}, nil // weights come from decodeTensors
+	case "qdense", "wdense":
+		return newQuantLayer(s)
 	}
 	if a, ok := activationByName(s.Kind, s.Alpha); ok {
 		return a, nil

@@ -27,9 +27,14 @@ type BuildOptions struct {
 
 // Build parses an architecture spec and returns a freshly initialized model.
 // Specs: "mlp:128,64" (hidden layers of 128 and 64 units), "mlp:" or
-// "linear" (softmax regression, no hidden layer).
+// "linear" (softmax regression, no hidden layer), and for images
+// ([H W C] samples) "cnn:16,32" (convolution blocks of 16 and 32 channels)
+// and "mobile:16,32,64" (a stem convolution then depthwise-separable
+// blocks), both with an optional width multiplier such as "@0.5"; arch.go
+// spells out the layers of each. For cnn and mobile, the activation follows
+// every BatchNorm and dropout applies once, before the final dense layer.
 func Build(spec string, inShape []int, classes []string, opt BuildOptions) (*Model, error) {
-	hidden, err := parseMLP(spec)
+	a, err := parseArch(spec)
 	if err != nil {
 		return nil, err
 	}
@@ -52,8 +57,14 @@ func Build(spec string, inShape []int, classes []string, opt BuildOptions) (*Mod
 	}
 	r := rand.New(rand.NewPCG(opt.Seed, 0x0b1ab))
 	m := &Model{Arch: spec, InShape: append([]int(nil), inShape...), Classes: append([]string(nil), classes...)}
+	if a.family != "mlp" {
+		if err := buildConvNet(m, a, act, init, opt.Dropout, r); err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
 	in := numel(inShape)
-	for _, h := range hidden {
+	for _, h := range a.sizes {
 		m.Layers = append(m.Layers, NewDense(in, h, init, r))
 		a, _ := activationByName(act, 0)
 		m.Layers = append(m.Layers, a)
@@ -128,6 +139,10 @@ func (m *Model) Clone() *Model {
 		c.Norm = &Standardizer{Mean: append([]float32(nil), m.Norm.Mean...), Std: append([]float32(nil), m.Norm.Std...)}
 	}
 	for _, l := range m.Layers {
+		if cl, ok := l.(cloner); ok {
+			c.Layers = append(c.Layers, cl.cloneLayer())
+			continue
+		}
 		nl, err := NewLayer(l.Spec())
 		if err != nil {
 			panic("core: cannot rebuild layer: " + err.Error())
@@ -142,6 +157,12 @@ func (m *Model) Clone() *Model {
 		c.Layers = append(c.Layers, nl)
 	}
 	return c
+}
+
+// cloner is implemented by layers whose state is not (only) in Params, such
+// as quantized layers: Clone asks them for a deep copy.
+type cloner interface {
+	cloneLayer() Layer
 }
 
 // Predict returns the logits for raw (unstandardized) samples, n rows of
@@ -173,12 +194,21 @@ type Summary struct {
 	Bytes         int64          `json:"bytes"` // of the float32 parameters in memory
 }
 
+// paramCounter is implemented by layers that hold weights outside Params
+// (sparse and quantized layers), so that Summarize can count them.
+type paramCounter interface {
+	paramCount() (params, nonzero int)
+}
+
 // Summarize counts parameters, non-zero parameters and MACs per sample.
 func (m *Model) Summarize() Summary {
 	var s Summary
 	shape := m.InShape
 	for i, l := range m.Layers {
 		ls := LayerSummary{Name: fmt.Sprintf("%d:%s", i, l.Spec().Kind), MACs: l.MACs(shape)}
+		if pc, ok := l.(paramCounter); ok {
+			ls.Params, ls.NonzeroParams = pc.paramCount()
+		}
 		for _, p := range l.Params() {
 			ls.Params += len(p.W.Data)
 			for _, v := range p.W.Data {
@@ -201,6 +231,6 @@ func (m *Model) Summarize() Summary {
 // ValidateSpec reports whether spec is an architecture Build understands,
 // without building anything.
 func ValidateSpec(spec string) error {
-	_, err := parseMLP(spec)
+	_, err := parseArch(spec)
 	return err
 }

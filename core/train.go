@@ -14,6 +14,9 @@ type TrainConfig struct {
 	BatchSize int // default 64
 	Optimizer OptimizerConfig
 	Schedule  ScheduleConfig
+	// State, if set, carries training from one call to the next (see
+	// TrainState); nil starts afresh.
+	State *TrainState
 	// Patience stops training when the validation loss has not improved for
 	// this many epochs, restoring the best weights; 0 disables early stopping.
 	Patience int
@@ -64,10 +67,18 @@ func Train(ctx context.Context, m *Model, train, val *Dataset, cfg TrainConfig, 
 	if err := cfg.Schedule.validate(); err != nil {
 		return rep, err
 	}
-	opt, err := NewOptimizer(cfg.Optimizer)
-	if err != nil {
-		return rep, err
+	st := cfg.State
+	if st == nil {
+		st = &TrainState{}
 	}
+	if st.opt == nil {
+		opt, err := NewOptimizer(cfg.Optimizer)
+		if err != nil {
+			return rep, err
+		}
+		st.opt = opt
+	}
+	opt := st.opt
 	if train.Len() == 0 {
 		return rep, fmt.Errorf("the training set is empty")
 	}
@@ -86,7 +97,10 @@ func Train(ctx context.Context, m *Model, train, val *Dataset, cfg TrainConfig, 
 			return SoftmaxCrossEntropy(logits, labels, d)
 		}
 	}
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
+	if st.rng == nil {
+		st.rng = rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
+	}
+	rng := st.rng
 	for _, l := range m.Layers {
 		if s, ok := l.(stochastic); ok {
 			s.setRand(rng)
@@ -96,17 +110,21 @@ func Train(ctx context.Context, m *Model, train, val *Dataset, cfg TrainConfig, 
 	n, f := train.Len(), train.Features()
 	bs := min(cfg.BatchSize, n)
 	steps := (n + bs - 1) / bs
-	perm := make([]int, n)
-	for i := range perm {
-		perm[i] = i
+	if len(st.perm) != n {
+		st.perm = make([]int, n)
+		for i := range st.perm {
+			st.perm[i] = i
+		}
 	}
+	perm := st.perm
 	var xb, dlogits *Tensor
 	yb := make([]int, 0, bs)
 
 	bestLoss, sinceBest := math.Inf(1), 0
 	var best [][]float32
 	start := time.Now()
-	samples, step := 0, 0
+	samples, step := 0, st.step
+	defer func() { st.step = step }()
 	for epoch := range cfg.Epochs {
 		rng.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 		var sumLoss float64
@@ -188,6 +206,22 @@ func Train(ctx context.Context, m *Model, train, val *Dataset, cfg TrainConfig, 
 	}
 	rep.finish(start, samples)
 	return rep, nil
+}
+
+// TrainState is what Train carries from one call to the next when given
+// the same *TrainState, on the same model and training set: the optimizer
+// (with its moments and step count), the random source of shuffling and
+// dropout, the order of the samples and the global step. A call that
+// continues another trains exactly as if the first had run on (tuning pauses
+// trials and continues them this way); only the epochs are counted afresh,
+// so a schedule that depends on them, unlike the constant one, restarts.
+// The zero value starts from scratch, seeded by TrainConfig.Seed, with an
+// optimizer built from TrainConfig.Optimizer; later calls ignore both.
+type TrainState struct {
+	opt  *Optimizer
+	rng  *rand.Rand
+	perm []int
+	step int
 }
 
 func (r *TrainReport) finish(start time.Time, samples int) {

@@ -45,11 +45,28 @@ type Result struct {
 	Method   string   `json:"method,omitempty"`   // prune: pruning method
 	Bits     int      `json:"bits,omitempty"`     // quantize: bit width
 	Mode     string   `json:"mode,omitempty"`     // quantize: mode
+	// quantize: per-channel or per-tensor; per-layer SQNR, written under
+	// "layers" (see MarshalJSON); the full report, with grids and
+	// histograms, for screens; and with a bit-width sweep, one record per width.
+	Granularity string            `json:"granularity,omitempty"`
+	QuantLayers []QuantLayer      `json:"-"`
+	Quant       *core.QuantReport `json:"-"`
+	Sweep       []*Result         `json:"sweep,omitempty"`
+	// prune: per-layer sparsity, written under "layers" unless QuantLayers
+	// is set (see MarshalJSON).
+	Layers      []core.LayerSparsity    `json:"layers,omitempty"`
+	Sensitivity []core.LayerSensitivity `json:"sensitivity,omitempty"` // sensitivity: accuracy per layer and sparsity
 	// distill: the teacher's test accuracy, and the test accuracies of the
 	// students trained from labels alone and from the teacher, one run per seed.
 	TeacherAccuracy   *float64 `json:"teacher_accuracy,omitempty"`
 	ScratchAccuracy   *Spread  `json:"scratch_accuracy,omitempty"`
 	DistilledAccuracy *Spread  `json:"distilled_accuracy,omitempty"`
+
+	// Tune fields: the fields above are the best trial's.
+	Best        *TrialRecord  `json:"best,omitempty"`         // the best trial, with its run's result record
+	Trials      []TrialRecord `json:"trials,omitempty"`       // every trial, in ID order
+	TotalEpochs int           `json:"total_epochs,omitempty"` // epochs trained, summed over all trials and runs
+	Pareto      []int         `json:"pareto,omitempty"`       // with two objectives: IDs of the trials on the Pareto front
 
 	// Not in the JSON record.
 	Run     RunID        `json:"-"` // the run that produced it; set by the Lab
@@ -59,12 +76,21 @@ type Result struct {
 }
 
 // MarshalJSON writes the result record with "type": "result" first.
+// A quantize record's QuantLayers go under "layers", in place of pruning's
+// Layers (the outer field hides the embedded one).
 func (r Result) MarshalJSON() ([]byte, error) {
 	type plain Result // no methods: avoids recursing into MarshalJSON
+	var layers any
+	if len(r.QuantLayers) > 0 {
+		layers = r.QuantLayers
+	} else if len(r.Layers) > 0 {
+		layers = r.Layers
+	}
 	return json.Marshal(struct {
 		Type string `json:"type"`
 		plain
-	}{"result", plain(r)})
+		Layers any `json:"layers,omitempty"`
+	}{"result", plain(r), layers})
 }
 
 // Delta is how a result compares with a baseline. Ratios are this result's

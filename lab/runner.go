@@ -22,6 +22,9 @@ type Options struct {
 	ProgressEvery time.Duration
 	// Buffer is the capacity of the event stream. Default 256.
 	Buffer int
+	// Slots, when set, is a source of slots shared with other Labs: each
+	// run also holds one of them while its job runs (see Slots).
+	Slots Slots
 }
 
 // Default option values.
@@ -44,6 +47,7 @@ var errNoResult = errors.New("internal error: the job returned no result")
 type Lab struct {
 	every   time.Duration
 	workers int
+	slots   Slots // shared slots, or nil
 	events  chan Event
 	release chan struct{} // closed when Shutdown stops waiting for blocked senders
 	closed  chan struct{} // closed once Shutdown has closed the stream
@@ -79,6 +83,7 @@ func New(opt Options) *Lab {
 	return &Lab{
 		every:    opt.ProgressEvery,
 		workers:  opt.Workers,
+		slots:    opt.Slots,
 		events:   make(chan Event, opt.Buffer),
 		release:  make(chan struct{}),
 		closed:   make(chan struct{}),
@@ -193,7 +198,7 @@ func (l *Lab) Shutdown(timeout time.Duration) {
 // run is the life of one run, on its own goroutine.
 func (l *Lab) run(ctx context.Context, id RunID, w *waiter, task string, config any, job Job) {
 	defer l.wg.Done()
-	if err := l.acquire(ctx, w); err != nil {
+	if err := l.acquireSlots(ctx, w); err != nil {
 		l.forget(id)
 		l.deliver(Event{Run: id, Kind: Failed, Err: err, Time: time.Now()})
 		return
@@ -203,9 +208,7 @@ func (l *Lab) run(ctx context.Context, id RunID, w *waiter, task string, config 
 	p := &progress{lab: l, ctx: ctx, id: id}
 	res, err := call(ctx, job, p.record)
 	p.end()
-	l.mu.Lock()
-	l.releaseLocked()
-	l.mu.Unlock()
+	l.releaseSlots()
 
 	if err == nil && res == nil {
 		err = ctx.Err()

@@ -1,0 +1,135 @@
+package core
+
+import (
+	"cmp"
+	"slices"
+)
+
+// rungs returns the budgets, in epochs, of successive halving's rungs from
+// minE to maxE with reduction factor eta: rung k of K trains
+// floor(maxE / eta^(K-k)) epochs, where K is the largest k with
+// minE·eta^K ≤ maxE. The top rung is maxE itself and each rung is about eta
+// times the one below; when maxE/minE is a power of eta they are exactly
+// minE·eta^k.
+func rungs(minE, maxE, eta int) []int {
+	k := 0
+	for p := minE * eta; p <= maxE; p *= eta {
+		k++
+	}
+	out := make([]int, k+1)
+	div := 1
+	for i := k; i >= 0; i-- {
+		out[i] = maxE / div
+		div *= eta
+	}
+	return out
+}
+
+// rungEntry is a trial's value on reaching a rung.
+type rungEntry struct {
+	id    int
+	value float64
+}
+
+// topOf returns the best n entries, best first; ties go to the older trial.
+func topOf(entries []rungEntry, n int) []rungEntry {
+	s := slices.Clone(entries)
+	slices.SortFunc(s, func(a, b rungEntry) int {
+		if c := cmp.Compare(b.value, a.value); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	return s[:min(n, len(s))]
+}
+
+// Trial states inside the strategies.
+const (
+	running = iota
+	paused
+	ended
+)
+
+// asha is asynchronous successive halving (Li et al. 2018, "A System for
+// Massively Parallel Hyperparameter Tuning", Algorithm 2) with minimum
+// early-stopping rate 0. Rung k trains rungs[k] epochs. A trial that reaches
+// rung k is promoted to rung k+1 when it is among the top
+// floor(n_k/eta) of the n_k trials that have reached rung k so far and has
+// not been promoted from k before. The check happens when the trial arrives
+// (it then goes on training: Promote) and, for paused trials, whenever a
+// worker asks Next, from the highest rung down; only when nothing is
+// promotable does Next start a new configuration.
+type asha struct {
+	sample  func() Point
+	trials  int
+	eta     int
+	rungs   []int
+	created int
+	byID    map[int]*ashaTrial
+	reached [][]rungEntry // per rung, in order of arrival
+}
+
+type ashaTrial struct {
+	point Point
+	next  int // index of the rung the trial trains towards
+	state int
+}
+
+func newASHA(c SearchConfig, sample func() Point) *asha {
+	r := rungs(c.MinEpochs, c.MaxEpochs, c.Eta)
+	return &asha{sample: sample, trials: c.Trials, eta: c.Eta, rungs: r,
+		byID: map[int]*ashaTrial{}, reached: make([][]rungEntry, len(r))}
+}
+
+// promotable reports whether trial id, which has reached rung k, is in the
+// rung's top 1/eta.
+func (a *asha) promotable(k, id int) bool {
+	return slices.ContainsFunc(topOf(a.reached[k], len(a.reached[k])/a.eta), func(e rungEntry) bool { return e.id == id })
+}
+
+func (a *asha) Next() (Trial, bool) {
+	top := len(a.rungs) - 1
+	for k := top - 1; k >= 0; k-- {
+		for _, e := range topOf(a.reached[k], len(a.reached[k])/a.eta) {
+			if t := a.byID[e.id]; t.state == paused && t.next == k {
+				t.state, t.next = running, k+1
+				return Trial{ID: e.id, Point: t.point, From: a.rungs[k], MaxEpochs: a.rungs[top]}, true
+			}
+		}
+	}
+	if a.created >= a.trials {
+		return Trial{}, false
+	}
+	a.created++
+	t := &ashaTrial{point: a.sample()}
+	a.byID[a.created] = t
+	return Trial{ID: a.created, Point: t.point, MaxEpochs: a.rungs[top]}, true
+}
+
+func (a *asha) Report(id, epoch int, value float64) Decision {
+	t := a.byID[id]
+	if t == nil || t.state != running {
+		return Stop
+	}
+	k := t.next
+	if epoch < a.rungs[k] {
+		return Continue
+	}
+	a.reached[k] = append(a.reached[k], rungEntry{id, worst(value)})
+	switch {
+	case k == len(a.rungs)-1:
+		t.state = ended
+		return Stop
+	case a.promotable(k, id):
+		t.next = k + 1
+		return Promote
+	}
+	t.state = paused
+	return Pause
+}
+
+func (a *asha) End(id int) {
+	if t := a.byID[id]; t != nil {
+		t.state = ended
+	}
+}
