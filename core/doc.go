@@ -14,6 +14,7 @@
 //   - Techniques are pure transformations: they return new models and never
 //     modify their input in place.
 //
-// The package starts no goroutines, prints nothing and knows nothing of the UI;
+// The package prints nothing and knows nothing of the UI. Its only goroutine
+// is gemm's helper on large products, joined before gemm returns;
 // it reports progress through a Recorder callback and stops on a context.
 package core

@@ -338,8 +338,10 @@ func DecodeModel(b []byte) (*Model, ModelInfo, error) {
 				copy(p.W.Data, v)
 			}
 		}
-		if sd, ok := l.(*Dense); ok && sd.In != numel(shape) {
-			return nil, info, fmt.Errorf("corrupted: layer %d takes %d inputs, gets %d", i, sd.In, numel(shape))
+		// Every fully connected kind (dense, sparse, quantized) records its
+		// input width; a crafted file must not reach Forward with a mismatch.
+		if s.In > 0 && s.In != numel(shape) {
+			return nil, info, fmt.Errorf("corrupted: layer %d takes %d inputs, gets %d", i, s.In, numel(shape))
 		}
 		shape = l.OutShape(shape)
 		m.Layers = append(m.Layers, l)
