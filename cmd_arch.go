@@ -20,7 +20,8 @@ accuracy against parameters, MACs, size and latency, marking the Pareto front
 
   optlab arch --data mnist-images.gz --candidates "mlp:256,128 cnn:16,32 mobile:16,32,64@0.5" --epochs 10
 
-Specs: mlp:H1,H2,... | linear | cnn:C1,C2,...[@W] | mobile:C1,C2,...[@W] (W: width multiplier).
+Specs: mlp:H1,H2,... | linear | cnn:C1,C2,...[@W][/HEAD] | mobile:C1,C2,...[@W][/HEAD]
+(W: width multiplier; HEAD: flat or gap, by default flat for cnn and gap for mobile).
 Figures are those of each candidate's deployable model (BatchNorm folded), timed one model at a time.`
 
 // defaultCandidates are the architectures compared when --candidates is not given.
@@ -39,6 +40,7 @@ func cmdArch(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	fs.Float64Var(&s.LR, "lr", 0, "learning rate (default 0.001 for adam/adamw, 0.01 for sgd/momentum)")
 	fs.IntVar(&s.Batch, "batch", 64, "mini-batch size")
 	fs.IntVar(&s.Epochs, "epochs", 10, "training epochs of every candidate")
+	fs.Float64Var(&s.Dropout, "dropout", 0, "dropout rate: after each mlp hidden layer, before a cnn's or mobile's dense head")
 	fs.IntVar(&s.Workers, "workers", 0, "candidates trained at once (default: the number of CPUs)")
 	fs.BoolVar(&layers, "layers", false, "also print every candidate's per-layer parameters, MACs and latency")
 	if err := parseFlags(fs, args, stdout, archSummary); err != nil {
@@ -58,6 +60,9 @@ func cmdArch(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	}
 	if s.LR < 0 || s.Workers < 0 {
 		return badInput("--lr and --workers must not be negative")
+	}
+	if s.Dropout < 0 || s.Dropout >= 1 {
+		return badInput("--dropout must be in [0, 1) (got %g)", s.Dropout)
 	}
 	if c.out != "" {
 		if fi, err := os.Stat(c.out); err != nil || !fi.IsDir() {

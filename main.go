@@ -41,6 +41,7 @@ Usage:
   optlab distill  [flags]                distill a saved teacher into a smaller student
   optlab tune     [flags]                search hyperparameters (grid, random, asha, hyperband, tpe)
   optlab fetch    NAME                   download mnist or fashion-mnist into the cache
+  optlab serve    [flags]                serve the lab over SSH, one lab per session
 
 Run 'optlab COMMAND --help' for a command's flags.
 `
@@ -96,6 +97,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdTune(ctx, args, stdout, stderr)
 	case "fetch":
 		return cmdFetch(ctx, args, stdout, stderr)
+	case "serve":
+		return cmdServe(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil

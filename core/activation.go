@@ -30,69 +30,71 @@ func activationByName(kind string, alpha float64) (*Activation, bool) {
 func (a *Activation) Forward(x *Tensor, train bool) *Tensor {
 	a.x = x
 	a.y = ensure(a.y, x.Shape...)
-	y := a.y.Data
+	a.apply(a.y.Data, x.Data)
+	return a.y
+}
+
+// apply sets y = f(x) element-wise.
+func (a *Activation) apply(y, x []float32) {
+	x = x[:len(y)]
 	switch a.Kind {
 	case "relu":
-		for i, v := range x.Data {
-			y[i] = max(v, 0)
-		}
+		relu(y, x)
 	case "leaky_relu":
-		for i, v := range x.Data {
+		for i, v := range x {
 			if v < 0 {
 				v *= a.Alpha
 			}
 			y[i] = v
 		}
 	case "tanh":
-		for i, v := range x.Data {
+		for i, v := range x {
 			y[i] = float32(math.Tanh(float64(v)))
 		}
 	case "sigmoid":
-		for i, v := range x.Data {
+		for i, v := range x {
 			y[i] = sigmoid(v)
 		}
 	case "gelu":
-		for i, v := range x.Data {
+		for i, v := range x {
 			y[i] = v * gelu(v)
 		}
 	}
-	return a.y
 }
 
 // Backward multiplies dy by the derivative at the cached input.
 func (a *Activation) Backward(dy *Tensor) *Tensor {
 	a.dx = ensure(a.dx, dy.Shape...)
-	dx, x, y := a.dx.Data, a.x.Data, a.y.Data
+	a.grad(a.dx.Data, dy.Data, a.x.Data, a.y.Data)
+	return a.dx
+}
+
+// grad sets dx = dy·f′ element-wise, from the input x and output y of f.
+func (a *Activation) grad(dx, dy, x, y []float32) {
+	dy, x, y = dy[:len(dx)], x[:len(dx)], y[:len(dx)]
 	switch a.Kind {
 	case "relu":
-		for i, g := range dy.Data {
-			if x[i] > 0 {
-				dx[i] = g
-			} else {
-				dx[i] = 0
-			}
-		}
+		reluGrad(dx, dy, x, nil)
 	case "leaky_relu":
-		for i, g := range dy.Data {
+		for i, g := range dy {
 			if x[i] < 0 {
 				g *= a.Alpha
 			}
 			dx[i] = g
 		}
 	case "tanh":
-		for i, g := range dy.Data {
+		for i, g := range dy {
 			dx[i] = g * (1 - y[i]*y[i])
 		}
 	case "sigmoid":
-		for i, g := range dy.Data {
+		for i, g := range dy {
 			dx[i] = g * y[i] * (1 - y[i])
 		}
 	case "gelu":
-		for i, g := range dy.Data {
+		for i, g := range dy {
 			dx[i] = g * geluGrad(x[i])
 		}
 	}
-	return a.dx
 }
 
 // Params returns nil: activations have no parameters.

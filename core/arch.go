@@ -12,29 +12,33 @@ import (
 
 // Architecture specs (see Build):
 //
-//	linear                  softmax regression
-//	mlp:H1,H2,...           dense hidden layers of H1, H2, ... units
-//	cnn:C1,C2,...[@W]       per entry a block conv 3x3 (pad 1) → BatchNorm → act → max pool 2x2,
-//	                        then flatten → dense to the classes
-//	mobile:C1,C2,...[@W]    a stem conv 3x3/2 (pad 1) → BatchNorm → act with C1 channels, then per
-//	                        further entry a depthwise-separable block (depthwise 3x3 → BatchNorm →
-//	                        act → pointwise 1x1 → BatchNorm → act), then global average pool →
-//	                        dense to the classes
+//	linear                      softmax regression
+//	mlp:H1,H2,...               dense hidden layers of H1, H2, ... units
+//	cnn:C1,C2,...[@W][/HEAD]    per entry a block conv 3x3 (pad 1) → BatchNorm → act → max pool 2x2,
+//	                            then the head
+//	mobile:C1,C2,...[@W][/HEAD] a stem conv 3x3 (pad 1) → BatchNorm → act with C1 channels, then per
+//	                            further entry a depthwise-separable block (depthwise 3x3 → BatchNorm →
+//	                            act → pointwise 1x1 → BatchNorm → act), then the head
 //
 // W is a width multiplier (MobileNet's α): every channel count C becomes
-// max(1, round(C·W)). Convolutions before a BatchNorm have no bias.
+// max(1, round(C·W)). HEAD is "flat" (flatten → dense to the classes; cnn's
+// default) or "gap" (global average pool → dense; mobile's default).
+// Convolutions before a BatchNorm have no bias.
 //
-// Mobile strides follow MobileNet v1: the stem has stride 2, and a block's
-// depthwise convolution has stride 2 when the block widens the channels
-// (Ci > Ci-1 in the spec as written, before W), stride 1 when it keeps or
-// narrows them; a map smaller than mobileMinSide pixels on a side is never
-// halved. So mobile:16,32,64 on 28x28 runs at 14x14, 7x7 and 4x4, and a
-// repeated width (mobile:16,32,32) adds a block at the same resolution.
+// Mobile strides follow MobileNet v1, adapted to small images as its CIFAR
+// ports are: the stem has stride 2 on images at least largeImage pixels on a
+// side and stride 1 on smaller ones (halving a 28x28 digit straight away
+// costs accuracy), and a block's depthwise convolution has stride 2 when the
+// block widens the channels (Ci > Ci-1 as written, before W), stride 1 when
+// it keeps or narrows them; a map smaller than mobileMinSide pixels on a side
+// is never halved. So mobile:16,32,64 on 28x28 runs at 28x28, 14x14 and 7x7,
+// and a repeated width (mobile:16,32,32) adds a block at the same resolution.
 
 const (
 	maxChannels   = 4096 // largest channel count a spec may ask for
 	maxWidth      = 16.0 // largest width multiplier
 	mobileMinSide = 4    // mobile convolutions halve the map only while it is at least this wide and high
+	largeImage    = 64   // images at least this wide and high get a stride-2 mobile stem
 )
 
 // archSpec is a parsed model spec.
@@ -42,10 +46,11 @@ type archSpec struct {
 	family string // "mlp", "cnn" or "mobile"
 	sizes  []int  // hidden units (mlp) or channels per block (width multiplier applied)
 	widens []bool // mobile: whether entry i is wider than entry i-1 as written
+	head   string // cnn, mobile: "flat" or "gap"
 }
 
 // specHelp names the accepted spec forms, for error messages.
-const specHelp = "mlp:H1,H2,..., linear, cnn:C1,C2,...[@W] or mobile:C1,C2,...[@W]"
+const specHelp = "mlp:H1,H2,..., linear, cnn:C1,C2,...[@W][/HEAD] or mobile:C1,C2,...[@W][/HEAD]"
 
 // parseArch reads a model spec of any family.
 func parseArch(spec string) (archSpec, error) {
@@ -56,6 +61,16 @@ func parseArch(spec string) (archSpec, error) {
 	}
 	if !found || (family != "cnn" && family != "mobile") {
 		return archSpec{}, fmt.Errorf("unknown model spec %q (want %s)", spec, specHelp)
+	}
+	a := archSpec{family: family, head: "flat"}
+	if family == "mobile" {
+		a.head = "gap"
+	}
+	args, head, headed := strings.Cut(args, "/")
+	if headed {
+		if a.head = strings.TrimSpace(head); a.head != "flat" && a.head != "gap" {
+			return archSpec{}, fmt.Errorf("model spec %q: head %q is not flat or gap", spec, head)
+		}
 	}
 	list, width, scaled := strings.Cut(args, "@")
 	w := 1.0
@@ -69,7 +84,6 @@ func parseArch(spec string) (archSpec, error) {
 	if strings.TrimSpace(list) == "" {
 		return archSpec{}, fmt.Errorf("model spec %q: %s needs at least one channel count, e.g. %s:16,32", spec, family, family)
 	}
-	a := archSpec{family: family}
 	prev := 0
 	for _, f := range strings.Split(list, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(f))
@@ -109,7 +123,6 @@ func buildConvNet(m *Model, a archSpec, act, init string, dropout float64, r *ra
 			add(newPool2D(true, h, w, c, 2, 2))
 			h, w = h/2, w/2
 		}
-		add(&Flatten{})
 	case "mobile":
 		halve := func(widens bool) int {
 			if widens && h >= mobileMinSide && w >= mobileMinSide {
@@ -117,7 +130,7 @@ func buildConvNet(m *Model, a archSpec, act, init string, dropout float64, r *ra
 			}
 			return 1
 		}
-		convBlock(a.sizes[0], 3, halve(true), 1)
+		convBlock(a.sizes[0], 3, halve(h >= largeImage && w >= largeImage), 1)
 		for i, ch := range a.sizes[1:] {
 			stride := halve(a.widens[i+1])
 			dw := NewDepthwiseConv2D(h, w, c, 3, stride, 1, false, init, r)
@@ -126,8 +139,12 @@ func buildConvNet(m *Model, a archSpec, act, init string, dropout float64, r *ra
 			add(dw, NewBatchNorm(h, w, c), nl)
 			convBlock(ch, 1, 1, 0)
 		}
+	}
+	if a.head == "gap" {
 		add(&GlobalAvgPool{H: h, W: w, C: c})
 		h, w = 1, 1
+	} else {
+		add(&Flatten{})
 	}
 	if dropout > 0 {
 		add(&Dropout{Rate: dropout})

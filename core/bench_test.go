@@ -43,29 +43,35 @@ func BenchmarkGemm(b *testing.B) {
 }
 
 // BenchmarkTrainStep times one mini-batch (forward, backward, Adam update)
-// of mlp:128 on MNIST-shaped input (784 features, 10 classes).
+// of mlp:128 on MNIST-shaped input (784 features, 10 classes), and of the
+// two workloads of issue 10: the digits-sized MLP (64-128-64-10) at batch
+// 64 and the MNIST-sized one (784-256-128-10) at batch 128. In steady state
+// a step allocates nothing.
 func BenchmarkTrainStep(b *testing.B) {
-	for _, batch := range []int{64, 128} {
-		b.Run(fmt.Sprintf("mlp128_batch%d", batch), func(b *testing.B) {
+	for _, c := range []struct {
+		arch            string
+		features, batch int
+	}{{"mlp:128", 784, 64}, {"mlp:128", 784, 128}, {"mlp:128,64", 64, 64}, {"mlp:256,128", 784, 128}} {
+		b.Run(fmt.Sprintf("%d-%s/batch=%d", c.features, c.arch, c.batch), func(b *testing.B) {
 			r := rand.New(rand.NewPCG(1, 1))
 			classes := []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
-			m, _ := Build("mlp:128", []int{784}, classes, BuildOptions{})
-			x := randTensor(r, batch, 784)
-			labels := make([]int, batch)
+			m, _ := Build(c.arch, []int{c.features}, classes, BuildOptions{})
+			x := randTensor(r, c.batch, c.features)
+			labels := make([]int, c.batch)
 			for i := range labels {
 				labels[i] = r.IntN(10)
 			}
 			opt, _ := NewOptimizer(OptimizerConfig{})
 			params := m.Params()
-			dl := NewTensor(batch, 10)
+			pass := newTrainPass(m) // as Train runs the layers
+			dl := NewTensor(c.batch, 10)
 			b.ReportAllocs()
 			for b.Loop() {
-				m.ZeroGrad()
-				SoftmaxCrossEntropy(m.Forward(x, true), labels, dl)
-				m.Backward(dl)
+				SoftmaxCrossEntropy(pass.forward(x), labels, dl)
+				pass.backward(dl)
 				opt.Step(params, 0.001)
 			}
-			b.ReportMetric(float64(batch)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+			b.ReportMetric(float64(c.batch)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
 		})
 	}
 }
@@ -86,4 +92,51 @@ func BenchmarkTrainEpoch(b *testing.B) {
 		}
 	}
 	b.ReportMetric(2048*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+}
+
+// BenchmarkInference times inference as MeasureSpeed does (copy, standardize,
+// forward) at batch 1 and 256, for the digits-sized MLP (64-128-64-10) and
+// the MNIST-sized one (784-256-128-10), in float32 and int8 (per-channel PTQ).
+func BenchmarkInference(b *testing.B) {
+	for _, s := range []struct {
+		name, arch string
+		features   int
+	}{{"64-128-64-10", "mlp:128,64", 64}, {"784-256-128-10", "mlp:256,128", 784}} {
+		r := rand.New(rand.NewPCG(1, 1))
+		d := &Dataset{SampleShape: []int{s.features}, Classes: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}}
+		d.X = randTensor(r, 512, s.features).Data
+		for i := range d.X {
+			d.X[i] = max(d.X[i], 0) // pixel-like: non-negative, many zeros
+		}
+		for range 512 {
+			d.Y = append(d.Y, r.IntN(10))
+		}
+		m, err := Build(s.arch, []int{s.features}, d.Classes, BuildOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.Norm = FitStandardizer(d)
+		q, _, err := Quantize(m, d, QuantConfig{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, v := range []struct {
+			kind  string
+			model *Model
+		}{{"float", m}, {"int8", q}} {
+			for _, batch := range []int{1, ThroughputBatch} {
+				b.Run(fmt.Sprintf("%s/%s/batch=%d", s.name, v.kind, batch), func(b *testing.B) {
+					src := TensorFrom(d.X[:batch*s.features], batch, s.features)
+					dst := NewTensor(batch, s.features)
+					b.ReportAllocs()
+					for b.Loop() {
+						copy(dst.Data, src.Data)
+						v.model.Norm.Apply(dst.Data)
+						v.model.Forward(dst, false)
+					}
+					b.ReportMetric(float64(batch)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+				})
+			}
+		}
+	}
 }

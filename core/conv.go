@@ -90,7 +90,8 @@ func (l *Conv2D) Forward(x *Tensor, train bool) *Tensor {
 // patch gradients dy·W folded back onto the image (col2im).
 func (l *Conv2D) Backward(dy *Tensor) *Tensor {
 	n := l.x.Rows()
-	rows, kk := dy.Rows()*dy.Cols()/l.Out, l.K*l.K*l.C
+	oh, ow := outSide(l.H, l.K, l.Stride, l.Pad), outSide(l.W, l.K, l.Stride, l.Pad)
+	rows, kk := n*oh*ow, l.K*l.K*l.C
 	a := l.x.Data
 	if !l.pointwise() {
 		a = l.cols.Data
@@ -111,7 +112,6 @@ func (l *Conv2D) Backward(dy *Tensor) *Tensor {
 	}
 	l.dcols = ensure(l.dcols, rows, kk)
 	gemm(false, false, rows, kk, l.Out, 1, dy.Data, l.Out, l.Weight.W.Data, kk, 0, l.dcols.Data, kk)
-	oh, ow := outSide(l.H, l.K, l.Stride, l.Pad), outSide(l.W, l.K, l.Stride, l.Pad)
 	col2im(l.dx.Data, l.dcols.Data, n, l.H, l.W, l.C, l.K, l.Stride, l.Pad, oh, ow)
 	return l.dx
 }

@@ -49,31 +49,37 @@ func initWeights(w []float32, fanIn, fanOut int, init string, r *rand.Rand) {
 
 // Forward computes x·Wᵀ + b.
 func (d *Dense) Forward(x *Tensor, train bool) *Tensor {
-	n := x.Rows()
+	d.product(x)
+	d.addBias()
+	return d.y
+}
+
+// product sets d.y = x·Wᵀ (no bias yet) and caches x.
+func (d *Dense) product(x *Tensor) {
 	if x.Cols() != d.In {
 		panic(fmt.Sprintf("core: dense layer expects %d inputs, got %d", d.In, x.Cols()))
 	}
+	n := x.Rows()
 	d.x = x
-	d.y = ensure(d.y, n, d.Out)
-	y, b := d.y.Data, d.Bias.W.Data
-	for i := range n {
-		copy(y[i*d.Out:(i+1)*d.Out], b)
+	d.y = ensureMatrix(d.y, n, d.Out)
+	gemm(false, true, n, d.Out, d.In, 1, x.Data, d.In, d.Weight.W.Data, d.In, 0, d.y.Data, d.Out)
+}
+
+// addBias adds b to every row of d.y.
+func (d *Dense) addBias() {
+	for r := range d.y.Rows() {
+		addTo(d.y.Row(r), d.Bias.W.Data)
 	}
-	gemm(false, true, n, d.Out, d.In, 1, x.Data, d.In, d.Weight.W.Data, d.In, 1, y, d.Out)
-	return d.y
 }
 
 // Backward accumulates dW = dyᵀ·x and db = Σ dy, and returns dx = dy·W.
 func (d *Dense) Backward(dy *Tensor) *Tensor {
 	n := dy.Rows()
 	gemm(true, false, d.Out, d.In, n, 1, dy.Data, d.Out, d.x.Data, d.In, 1, d.Weight.G.Data, d.In)
-	gb := d.Bias.G.Data
 	for i := range n {
-		for j, v := range dy.Data[i*d.Out : (i+1)*d.Out] {
-			gb[j] += v
-		}
+		addTo(d.Bias.G.Data, dy.Row(i))
 	}
-	d.dx = ensure(d.dx, n, d.In)
+	d.dx = ensureMatrix(d.dx, n, d.In)
 	gemm(false, false, n, d.In, d.Out, 1, dy.Data, d.Out, d.Weight.W.Data, d.In, 0, d.dx.Data, d.In)
 	return d.dx
 }

@@ -211,12 +211,12 @@ func (p gemmProblem) part(byRows bool, lo, hi int) gemmProblem {
 }
 
 // gemmBuf holds one goroutine's packed panels and an edge tile, and
-// gemmS8's packed B, padded rows of A and offset corrections.
+// gemmS8's packed B, padded rows of A, offset corrections and edge tile.
 type gemmBuf struct {
 	a, b, tile []float32
 	qb         []byte
 	qa, qp     []int8
-	corr       []int32
+	corr, qt   []int32
 }
 
 // gemmBufs keeps released buffers for reuse. Unlike a sync.Pool it is not

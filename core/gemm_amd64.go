@@ -40,13 +40,16 @@ func packS8VNNI(dst []byte, dstStride int, b []int8, ldb, rows, kq int)
 //go:noescape
 func gemmS8Kernel8x32VNNI(kq int, a []int8, lda int, b []byte, c []int32, ldc int, corr []int32)
 
+//go:noescape
+func gemvS8KernelVNNI(kq int, a []int8, b []byte, c []int32, corr int32, slivers int)
+
 func init() {
 	if cpu.X86.HasAVX {
 		transpose8Asm, copyRowsAsm = transpose8AVX, copyRowsAVX
 	}
 	if cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL {
 		s8DotAsm, s8Dot4x4Asm, sumS8Asm = sdotS8VNNI, sdot4x4S8VNNI, sumS8AVX512
-		s8PackAsm, s8KernelAsm = packS8VNNI, gemmS8Kernel8x32VNNI
+		s8PackAsm, s8KernelAsm, s8GemvAsm = packS8VNNI, gemmS8Kernel8x32VNNI, gemvS8KernelVNNI
 	}
 }
 

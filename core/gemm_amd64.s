@@ -883,3 +883,114 @@ kstore:
 	S8TILESTORE(28, Z14, Z15)
 	VZEROUPPER
 	RET
+
+// func gemvS8KernelVNNI(kq int, a []int8, b []byte, c []int32, corr int32, slivers int)
+//
+// One row of gemmS8Kernel8x32VNNI's product over whole slivers of packed
+// B: c[j] = corr + Σ_q (b_qj+128)·a[q] for j < 32·slivers, from kq dwords of
+// a. Four slivers go at a time (eight accumulators, so VPDPBUSD's latency
+// is hidden), each step broadcasting one dword of a; the last slivers go
+// one at a time.
+TEXT ·gemvS8KernelVNNI(SB), NOSPLIT, $0-96
+	MOVQ kq+0(FP), CX
+	MOVQ a_base+8(FP), SI
+	MOVQ b_base+32(FP), DI
+	MOVQ c_base+56(FP), DX
+	MOVL corr+80(FP), AX
+	VPBROADCASTD AX, Z30
+	MOVQ slivers+88(FP), BX
+	MOVQ CX, R8
+	SHLQ $7, R8 // bytes per sliver: 128 per step
+	LEAQ (R8)(R8*2), R11
+	TESTQ CX, CX
+	JZ    vzero
+
+vgroup4:
+	CMPQ BX, $4
+	JB   vgroup1
+	MOVQ   SI, R9
+	MOVQ   DI, R10
+	MOVQ   CX, R12
+	VMOVDQA64 Z30, Z0
+	VMOVDQA64 Z30, Z1
+	VMOVDQA64 Z30, Z2
+	VMOVDQA64 Z30, Z3
+	VMOVDQA64 Z30, Z4
+	VMOVDQA64 Z30, Z5
+	VMOVDQA64 Z30, Z6
+	VMOVDQA64 Z30, Z7
+
+v4loop:
+	VPBROADCASTD (R9), Z31
+	VMOVDQU32    (R10), Z8
+	VMOVDQU32    64(R10), Z9
+	VMOVDQU32    (R10)(R8*1), Z10
+	VMOVDQU32    64(R10)(R8*1), Z11
+	VMOVDQU32    (R10)(R8*2), Z12
+	VMOVDQU32    64(R10)(R8*2), Z13
+	VMOVDQU32    (R10)(R11*1), Z14
+	VMOVDQU32    64(R10)(R11*1), Z15
+	VPDPBUSD     Z31, Z8, Z0
+	VPDPBUSD     Z31, Z9, Z1
+	VPDPBUSD     Z31, Z10, Z2
+	VPDPBUSD     Z31, Z11, Z3
+	VPDPBUSD     Z31, Z12, Z4
+	VPDPBUSD     Z31, Z13, Z5
+	VPDPBUSD     Z31, Z14, Z6
+	VPDPBUSD     Z31, Z15, Z7
+	ADDQ         $4, R9
+	ADDQ         $128, R10
+	DECQ         R12
+	JNZ          v4loop
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	VMOVDQU32 Z2, 128(DX)
+	VMOVDQU32 Z3, 192(DX)
+	VMOVDQU32 Z4, 256(DX)
+	VMOVDQU32 Z5, 320(DX)
+	VMOVDQU32 Z6, 384(DX)
+	VMOVDQU32 Z7, 448(DX)
+	ADDQ $512, DX
+	LEAQ (DI)(R8*4), DI
+	SUBQ $4, BX
+	JMP  vgroup4
+
+vgroup1:
+	TESTQ BX, BX
+	JZ    vdone
+	MOVQ   SI, R9
+	MOVQ   DI, R10
+	MOVQ   CX, R12
+	VMOVDQA64 Z30, Z0
+	VMOVDQA64 Z30, Z1
+
+v1loop:
+	VPBROADCASTD (R9), Z31
+	VMOVDQU32    (R10), Z8
+	VMOVDQU32    64(R10), Z9
+	VPDPBUSD     Z31, Z8, Z0
+	VPDPBUSD     Z31, Z9, Z1
+	ADDQ         $4, R9
+	ADDQ         $128, R10
+	DECQ         R12
+	JNZ          v1loop
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ $128, DX
+	ADDQ R8, DI
+	DECQ BX
+	JMP  vgroup1
+
+vzero:
+	// No steps: every output is corr.
+	TESTQ BX, BX
+	JZ    vdone
+	VMOVDQU32 Z30, (DX)
+	VMOVDQU32 Z30, 64(DX)
+	ADDQ $128, DX
+	DECQ BX
+	JMP  vzero
+
+vdone:
+	VZEROUPPER
+	RET

@@ -17,11 +17,13 @@ func s8Paths() []string {
 // useS8Path forces gemmS8 onto path until the returned function restores
 // the kernels.
 func useS8Path(path string) (restore func()) {
-	dot, dot4x4, sum, pack, kern := s8DotAsm, s8Dot4x4Asm, sumS8Asm, s8PackAsm, s8KernelAsm
+	dot, dot4x4, sum, pack, kern, gemv := s8DotAsm, s8Dot4x4Asm, sumS8Asm, s8PackAsm, s8KernelAsm, s8GemvAsm
 	if path == "portable" {
-		s8DotAsm, s8Dot4x4Asm, sumS8Asm, s8PackAsm, s8KernelAsm = nil, nil, nil, nil, nil
+		s8DotAsm, s8Dot4x4Asm, sumS8Asm, s8PackAsm, s8KernelAsm, s8GemvAsm = nil, nil, nil, nil, nil, nil
 	}
-	return func() { s8DotAsm, s8Dot4x4Asm, sumS8Asm, s8PackAsm, s8KernelAsm = dot, dot4x4, sum, pack, kern }
+	return func() {
+		s8DotAsm, s8Dot4x4Asm, sumS8Asm, s8PackAsm, s8KernelAsm, s8GemvAsm = dot, dot4x4, sum, pack, kern, gemv
+	}
 }
 
 // withS8Paths runs f on every int8 path this CPU can run.
@@ -35,15 +37,30 @@ func withS8Paths(t *testing.T, f func(t *testing.T)) {
 }
 
 // checkGemmS8 runs gemmS8 and compares it with an int64 reference, and
-// checks that C's stride padding is untouched.
+// checks that C's stride padding is untouched. Where the VNNI kernels run,
+// it also checks gemmS8Pre with B packed beforehand, into dirty storage.
 func checkGemmS8(t *testing.T, m, n, k, pad int, a, b []int8) {
+	t.Helper()
+	lda, ldb := max(k, 1)+pad, max(k, 1)+pad
+	checkGemmS8Result(t, m, n, k, pad, a, b, func(c []int32, ldc int) { gemmS8(m, n, k, a, lda, b, ldb, c, ldc) })
+	if s8PackAsm != nil && n > 0 {
+		dirty := make([]byte, s8PackedLen(n, k))
+		for i := range dirty {
+			dirty[i] = 0x5a
+		}
+		pb := packS8(dirty, n, k, b, ldb)
+		checkGemmS8Result(t, m, n, k, pad, a, b, func(c []int32, ldc int) { gemmS8Pre(m, n, k, a, lda, b, ldb, pb, c, ldc) })
+	}
+}
+
+func checkGemmS8Result(t *testing.T, m, n, k, pad int, a, b []int8, run func(c []int32, ldc int)) {
 	t.Helper()
 	lda, ldb, ldc := max(k, 1)+pad, max(k, 1)+pad, max(n, 1)+pad
 	c := make([]int32, m*ldc)
 	for i := range c {
 		c[i] = -7 // overwritten inside, kept in the padding
 	}
-	gemmS8(m, n, k, a, lda, b, ldb, c, ldc)
+	run(c, ldc)
 	for i := range m {
 		for j := range ldc {
 			got := c[i*ldc+j]
@@ -134,6 +151,42 @@ func BenchmarkGemmS8(b *testing.B) {
 				}
 				b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
 			})
+		}
+	}
+}
+
+// BenchmarkGemmS8Prepacked times gemmS8Pre with B packed beforehand, as a
+// quantized layer runs it, for growing numbers of rows: it sets
+// gemvS8RowsMax, where the 8×32 kernel overtakes one row at a time.
+func BenchmarkGemmS8Prepacked(b *testing.B) {
+	if s8PackAsm == nil {
+		b.Skip("no VNNI")
+	}
+	for _, d := range [][2]int{{256, 784}, {128, 64}} {
+		for _, m := range []int{1, 2, 3, 4, 8, 16, 256} {
+			for _, rowsMax := range []int{0, 1 << 30} {
+				kernel := map[int]string{0: "8x32", 1 << 30: "gemv"}[rowsMax]
+				b.Run(fmt.Sprintf("%dx%dx%d/%s", m, d[0], d[1], kernel), func(b *testing.B) {
+					defer func(old int) { gemvS8RowsMax = old }(gemvS8RowsMax)
+					gemvS8RowsMax = rowsMax
+					n, k := d[0], d[1]
+					r := rand.New(rand.NewPCG(1, 1))
+					x, w := make([]int8, m*k), make([]int8, n*k)
+					for i := range x {
+						x[i] = int8(r.IntN(256) - 128)
+					}
+					for i := range w {
+						w[i] = int8(r.IntN(256) - 128)
+					}
+					pb := packS8(nil, n, k, w, k)
+					c := make([]int32, m*n)
+					b.ReportAllocs()
+					for b.Loop() {
+						gemmS8Pre(m, n, k, x, k, w, k, pb, c, n)
+					}
+					b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
+				})
+			}
 		}
 	}
 }

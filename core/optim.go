@@ -27,6 +27,7 @@ type Optimizer struct {
 	cfg   OptimizerConfig
 	t     int
 	state map[*Param][2][]float32 // per-parameter moments (velocity, or Adam's m and v)
+	adam  adamConsts              // the current step's, kept here so that passing them allocates nothing
 }
 
 // NewOptimizer validates cfg, fills in defaults and returns an optimizer.
@@ -108,19 +109,15 @@ func (o *Optimizer) Step(params []*Param, lr float64) {
 		case "adam", "adamw":
 			b1, b2 := float32(c.Beta1), float32(c.Beta2)
 			// Bias corrections folded into the step size (Kingma & Ba, §2).
-			alpha := float32(lr * math.Sqrt(1-math.Pow(c.Beta2, float64(o.t))) / (1 - math.Pow(c.Beta1, float64(o.t))))
-			eps := float32(c.Eps * math.Sqrt(1-math.Pow(c.Beta2, float64(o.t))))
-			decoupled := float32(0)
+			k := &o.adam
+			*k = adamConsts{b1: b1, ob1: 1 - b1, b2: b2, ob2: 1 - b2,
+				alpha: float32(lr * math.Sqrt(1-math.Pow(c.Beta2, float64(o.t))) / (1 - math.Pow(c.Beta1, float64(o.t)))),
+				eps:   float32(c.Eps * math.Sqrt(1-math.Pow(c.Beta2, float64(o.t)))), wd: wd}
 			if c.Kind == "adamw" {
-				decoupled, wd = float32(lr)*wd, 0
+				k.decoupled, k.wd = float32(lr)*wd, 0
 			}
-			m, v := st[0], st[1]
-			for i := range w {
-				gi := g[i] + wd*w[i]
-				m[i] = b1*m[i] + (1-b1)*gi
-				v[i] = b2*v[i] + (1-b2)*gi*gi
-				w[i] -= alpha*m[i]/(float32(math.Sqrt(float64(v[i])))+eps) + decoupled*w[i]
-			}
+			adamUpdate(w, g, st[0], st[1], p.Mask, k) // applies the mask too
+			continue
 		}
 		if p.Mask != nil {
 			for i, k := range p.Mask {

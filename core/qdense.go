@@ -19,9 +19,12 @@ import (
 // between layers would need fused requantization per activation kind.
 //
 // A model file stores the codes as I8, or packed as U8 below 8 bits, with
-// F32 scales and I8 zero points. In memory the layer also keeps the kernel's
-// layout of the codes (see gemvInt8): 8 bytes per 3 weights. Build one with
-// Quantize or QAT, or load it.
+// F32 scales and I8 zero points. In memory the layer also keeps the
+// kernel's layout of the codes, made once when the layer is built or
+// loaded: where the CPU has AVX-512 VNNI, the codes packed for gemmS8
+// (1 byte per weight); elsewhere the portable kernel's lanes (see
+// gemvInt8: 8 bytes per 3 weights). Build one with Quantize or QAT, or
+// load it.
 type QDense struct {
 	In, Out int
 	Bits    int // weight bits, 2 to 8
@@ -31,19 +34,25 @@ type QDense struct {
 	bias  []float32
 	input qgrid // input activations
 
-	// The kernel's layout, derived from w (see laneWeights), and per output
-	// the weight zero point z_j, the weight row sum Σ_k (w_jk − z_j) and the
-	// combined scale s_x·s_wj.
-	lw       []uint64
-	groups   int
-	wmax     int32 // the largest weight code magnitude
-	wzero    []int64
-	rowSum   []int64
-	outScale []float64
+	// vnni selects the path: gemmS8 on the codes (with pb, the codes packed
+	// for its many-row kernel), or the portable kernel on the lanes lw of
+	// laneWeights. dq scales the sums back; rowSum holds Σ_k (w_jk − z_j)
+	// per output.
+	vnni   bool
+	pb     []byte
+	lw     []uint64
+	groups int
+	wmax   int32 // the largest weight code magnitude
+	dq     s8Dequant
+	rowSum []int64
 
-	y       *Tensor
-	codes   []int8
-	skip    int32 // the input code forwardRow skips; see there
+	y     *Tensor
+	codes []int8
+	// The VNNI path's per-row code sums and products.
+	xsum []int64
+	prod []int32
+	// The portable path's scratch; see forwardRow.
+	skip    int32
 	idx, xv []int32
 	acc     []int64
 	lanes   []uint64
@@ -59,18 +68,26 @@ func newQDense(w qweights, bias []float32, input qgrid, actBits int) *QDense {
 }
 
 func (q *QDense) prepare() {
-	q.lw, q.groups = laneWeights(q.w.codes, q.Out, q.In)
-	q.wzero, q.rowSum = make([]int64, q.Out), make([]int64, q.Out)
-	q.outScale = make([]float64, q.Out)
+	q.rowSum = make([]int64, q.Out)
+	q.dq = s8Dequant{wzero: make([]int64, q.Out), zoff: make([]int64, q.Out),
+		wzero32: make([]int32, q.Out), zoff32: make([]int32, q.Out),
+		scale: make([]float64, q.Out), bias: q.bias, fits: q.In < 1<<15}
 	for j := range q.Out {
 		g := q.w.grid(j)
-		q.wzero[j] = int64(g.zero)
 		for _, c := range q.w.codes[j*q.In : (j+1)*q.In] {
 			q.rowSum[j] += int64(c) - int64(g.zero)
 			q.wmax = max(q.wmax, int32(c), -int32(c))
 		}
-		q.outScale[j] = float64(q.input.scale) * float64(g.scale)
+		q.dq.wzero[j], q.dq.zoff[j] = int64(g.zero), -int64(q.input.zero)*q.rowSum[j]
+		q.dq.wzero32[j], q.dq.zoff32[j] = int32(q.dq.wzero[j]), int32(q.dq.zoff[j])
+		q.dq.scale[j] = float64(q.input.scale) * float64(g.scale)
 	}
+	q.vnni = s8KernelAsm != nil
+	if q.vnni {
+		q.pb = packS8(nil, q.Out, q.In, q.w.codes, q.In)
+		return
+	}
+	q.lw, q.groups = laneWeights(q.w.codes, q.Out, q.In)
 	q.codes = make([]int8, q.In)
 	q.idx, q.xv = make([]int32, q.In), make([]int32, q.In)
 	q.acc = make([]int64, laneWidth*q.groups)
@@ -80,22 +97,43 @@ func (q *QDense) prepare() {
 
 // Forward quantizes each input row, runs the integer kernel and dequantizes.
 func (q *QDense) Forward(x *Tensor, train bool) *Tensor {
-	if q.lw == nil {
+	if q.rowSum == nil {
 		panic("core: qdense layer holds no weights; build it with Quantize or load it from a model file")
 	}
 	if x.Cols() != q.In {
 		panic(fmt.Sprintf("core: qdense layer expects %d inputs, got %d", q.In, x.Cols()))
 	}
 	n := x.Rows()
-	q.y = ensure(q.y, n, q.Out)
+	q.y = ensureMatrix(q.y, n, q.Out)
+	if q.vnni {
+		q.forwardVNNI(x, n)
+		return q.y
+	}
 	for i := range n {
 		q.forwardRow(q.y.Row(i), x.Row(i))
 	}
 	return q.y
 }
 
-// forwardRow computes one sample. With input codes x_k, zero points z_x and
-// z_j, and any code c,
+// forwardVNNI computes n samples with gemmS8 on the input codes x_k and the
+// weight codes w_jk: with zero points z_x and z_j,
+//
+//	Σ_k (x_k − z_x)(w_jk − z_j) = Σ_k x_k·w_jk − z_j·Σ_k x_k − z_x·Σ_k (w_jk − z_j).
+func (q *QDense) forwardVNNI(x *Tensor, n int) {
+	q.codes = growTo(q.codes, n*q.In)
+	q.xsum = growTo(q.xsum, n)
+	q.prod = growTo(q.prod, n*q.Out)
+	for i := range n {
+		q.xsum[i] = quantizeCodes(&q.input, q.codes[i*q.In:(i+1)*q.In], x.Row(i))
+	}
+	gemmS8Pre(n, q.Out, q.In, q.codes, q.In, q.w.codes, q.In, q.pb, q.prod, q.Out)
+	for i := range n {
+		q.dq.dequantRow(q.y.Row(i), q.prod[i*q.Out:(i+1)*q.Out], q.xsum[i])
+	}
+}
+
+// forwardRow computes one sample on the portable path. With input codes
+// x_k, zero points z_x and z_j, and any code c,
 //
 //	Σ_k (x_k − z_x)(w_jk − z_j) = Σ_k (x_k − c)·w_jk − z_j·Σ_k (x_k − c) + (c − z_x)·Σ_k (w_jk − z_j),
 //
@@ -126,8 +164,8 @@ func (q *QDense) forwardRow(y, x []float32) {
 	gemvInt8(q.acc, q.lanes, q.lw, q.groups, q.wmax, q.idx[:n], q.xv[:n])
 	dz := int64(q.skip - g.zero)
 	for j := range y {
-		s := q.acc[j] - q.wzero[j]*t + dz*q.rowSum[j]
-		y[j] = float32(float64(s)*q.outScale[j]) + q.bias[j]
+		s := q.acc[j] - q.dq.wzero[j]*t + dz*q.rowSum[j]
+		y[j] = float32(float64(s)*q.dq.scale[j]) + q.bias[j]
 	}
 }
 
@@ -175,7 +213,7 @@ func (q *QDense) paramCount() (params, nonzero int) {
 func (q *QDense) weights() *qweights { return &q.w }
 
 func (q *QDense) cloneLayer() Layer {
-	if q.lw == nil {
+	if q.rowSum == nil {
 		return &QDense{In: q.In, Out: q.Out, Bits: q.Bits, ActBits: q.ActBits}
 	}
 	return newQDense(q.w.clone(), slices.Clone(q.bias), q.input, q.ActBits)
@@ -192,7 +230,7 @@ func nonzeroF32(v []float32) int {
 }
 
 func (q *QDense) encodeTensors() []FileTensor {
-	if q.lw == nil {
+	if q.rowSum == nil {
 		panic("core: qdense layer holds no weights to save")
 	}
 	return append(q.w.encode(),
@@ -261,7 +299,7 @@ func (d *WDense) Forward(x *Tensor, train bool) *Tensor {
 		panic(fmt.Sprintf("core: wdense layer expects %d inputs, got %d", d.In, x.Cols()))
 	}
 	n := x.Rows()
-	d.y = ensure(d.y, n, d.Out)
+	d.y = ensureMatrix(d.y, n, d.Out)
 	for i := range n {
 		copy(d.y.Row(i), d.bias)
 	}

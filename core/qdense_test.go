@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -71,6 +72,10 @@ func qFakeForward(q *QDense, x *Tensor) []float64 {
 }
 
 func TestIntegerPathMatchesFakeQuantization(t *testing.T) {
+	withS8Paths(t, testIntegerPathMatchesFakeQuantization)
+}
+
+func testIntegerPathMatchesFakeQuantization(t *testing.T) {
 	r := rand.New(rand.NewPCG(2, 2))
 	for _, cfg := range []QuantConfig{
 		{}, {Granularity: "per-tensor"}, {WeightScheme: "asymmetric"}, {ActScheme: "symmetric"},
@@ -82,8 +87,8 @@ func TestIntegerPathMatchesFakeQuantization(t *testing.T) {
 		for i := range d.Bias.W.Data {
 			d.Bias.W.Data[i] = float32(r.NormFloat64())
 		}
-		x := randTensor(r, 6, in)
-		for i := range x.Data[:in] { // a row of mostly one value, as an image background
+		x := randTensor(r, gemmS8PackMin+6, in) // as many rows as the many-row kernel takes
+		for i := range x.Data[:in] {            // a row of mostly one value, as an image background
 			if i%5 != 0 {
 				x.Data[i] = -0.4
 			}
@@ -104,6 +109,34 @@ func TestIntegerPathMatchesFakeQuantization(t *testing.T) {
 				t.Fatalf("%+v: output %d = %g, fake quantization %g (step %g)", cfg, i, got[i], want[i], step)
 			}
 		}
+	}
+}
+
+// TestIntegerPathsAgree checks that the VNNI and the portable paths give
+// the same bits: both compute the same exact integer sums and scale them
+// back alike.
+func TestIntegerPathsAgree(t *testing.T) {
+	if len(s8Paths()) < 2 {
+		t.Skip("no VNNI on this CPU")
+	}
+	m, train := qTrained(t)
+	x := TensorFrom(train.X[:40*train.Features()], 40, train.Features())
+	var outs [][]float32
+	for _, path := range s8Paths() {
+		restore := useS8Path(path)
+		q, _, err := Quantize(m, train, QuantConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []float32
+		for _, rows := range []int{1, 3, 40} {
+			out = append(out, q.Forward(TensorFrom(x.Data[:rows*x.Cols()], rows, x.Cols()), false).Data...)
+		}
+		outs = append(outs, out)
+		restore()
+	}
+	if !slices.Equal(outs[0], outs[1]) {
+		t.Fatalf("the paths disagree:\n %v\n %v", outs[0], outs[1])
 	}
 }
 
@@ -163,6 +196,82 @@ func BenchmarkQuantDenseForward(b *testing.B) {
 					q.Layers[0].Forward(relu, false)
 				}
 			})
+		}
+	}
+}
+
+// TestQuantizeCodesMatchesCodeIn checks the input quantization of the VNNI
+// path, vector loop and Go loop, against codeIn on every tail length and on
+// NaN, infinities and values at the ends of the grid.
+func TestQuantizeCodesMatchesCodeIn(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, -0.0, 1e30, -1e30}
+	for _, g := range []qgrid{gridFor(-1.3, 2.1, 8, false, false), gridFor(-1, 1, 8, true, true), gridFor(0, 5, 3, false, false)} {
+		for n := range 40 {
+			src := make([]float32, n)
+			for i := range src {
+				src[i] = float32(r.NormFloat64() * 2)
+				if r.IntN(4) == 0 {
+					src[i] = special[r.IntN(len(special))]
+				}
+			}
+			for _, vec := range []bool{true, false} {
+				if vec && quantAsm == nil {
+					continue
+				}
+				func() {
+					if !vec {
+						defer func(q func([]int8, []float32, float64, float64, float64, int32)) { quantAsm = q }(quantAsm)
+						quantAsm = nil
+					}
+					dst := make([]int8, n+1)
+					dst[n] = 99
+					sum := quantizeCodes(&g, dst[:n], src)
+					var want int64
+					for i, v := range src {
+						c := g.code(v)
+						want += int64(c)
+						if int32(dst[i]) != c {
+							t.Fatalf("vector %v, n=%d: code of %g = %d, want %d", vec, n, v, dst[i], c)
+						}
+					}
+					if sum != want || dst[n] != 99 {
+						t.Fatalf("vector %v, n=%d: sum %d, want %d; guard %d", vec, n, sum, want, dst[n])
+					}
+				}()
+			}
+		}
+	}
+}
+
+// TestDequantRowPaths checks that dequantRow's vector loop and its Go loop
+// give the same bits on every tail length.
+func TestDequantRowPaths(t *testing.T) {
+	if dequantAsm == nil {
+		t.Skip("no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(6, 6))
+	for n := range 40 {
+		d := s8Dequant{wzero: make([]int64, n), zoff: make([]int64, n), wzero32: make([]int32, n), zoff32: make([]int32, n),
+			scale: make([]float64, n), bias: make([]float32, n), fits: true}
+		prod := make([]int32, n)
+		for j := range n {
+			d.wzero32[j], d.zoff32[j] = int32(r.IntN(256)-128), int32(r.IntN(1<<24)-1<<23)
+			d.wzero[j], d.zoff[j] = int64(d.wzero32[j]), int64(d.zoff32[j])
+			d.scale[j], d.bias[j] = r.Float64()*1e-4, float32(r.NormFloat64())
+			prod[j] = int32(r.IntN(1<<24) - 1<<23)
+		}
+		tsum := int64(r.IntN(1<<16) - 1<<15)
+		got, want := make([]float32, n+1), make([]float32, n+1)
+		got[n], want[n] = 7, 7
+		d.dequantRow(got[:n], prod, tsum)
+		func() {
+			defer func(f func([]float32, []int32, []int32, []int32, int32, []float64, []float32)) { dequantAsm = f }(dequantAsm)
+			dequantAsm = nil
+			d.dequantRow(want[:n], prod, tsum)
+		}()
+		if !slices.Equal(got, want) {
+			t.Fatalf("n=%d: vector %v, Go %v", n, got, want)
 		}
 	}
 }

@@ -1,7 +1,13 @@
 package core
 
-// The int8 kernel. Pure Go has no SIMD, and a plain loop of int8 multiplies
-// runs at a fraction of the speed of the float32 GEMM, so the kernel does two
+// The int8 kernels. Where the CPU has AVX-512 VNNI, QDense multiplies with
+// gemmS8 (VPDPBUSD: 64 byte products per instruction) on weights packed
+// once, and the vector loops here quantize its input and scale the sums
+// back (quantizeCodes, dequantRow). Elsewhere it runs the portable kernel
+// below.
+//
+// Pure Go has no SIMD, and a plain loop of int8 multiplies runs at a
+// fraction of the speed of the float32 GEMM, so the portable kernel does two
 // things a scalar loop cannot:
 //
 //   - SWAR (SIMD within a register): a uint64 holds three signed 21-bit
@@ -17,8 +23,63 @@ package core
 //     exact integer arithmetic, not an approximation.
 //
 // The lanes cost memory: 8 bytes per 3 weights in RAM (a model file stores 1
-// byte per weight, or less). gemvInt8 and laneWeights are the one place a
-// faster kernel (VNNI assembly on int8) replaces.
+// byte per weight, or less).
+
+// The AVX-512 loops of quantizeCodes and dequantRow, set by
+// quant_kernel_amd64.go; nil elsewhere.
+var (
+	quantAsm   func(dst []int8, src []float32, inv, off, top float64, lo int32)
+	dequantAsm func(y []float32, prod, zoff, wzero []int32, t int32, scale []float64, bias []float32)
+)
+
+// quantizeCodes sets dst to the codes of src on g, with codeIn's
+// arithmetic, and returns their sum.
+func quantizeCodes(g *qgrid, dst []int8, src []float32) int64 {
+	dst = dst[:len(src)]
+	top := float64(g.hi - g.lo)
+	if quantAsm != nil && sumS8Asm != nil {
+		quantAsm(dst, src, g.inv, g.off, top, g.lo)
+		return int64(sumS8Asm(dst))
+	}
+	inv, off, lo := g.inv, g.off, g.lo
+	var t int64
+	for i, v := range src {
+		f := min(max(float64(v)*inv+off, 0), top)
+		if f != f { // NaN
+			f = 0
+		}
+		c := int32(f) + lo
+		dst[i] = int8(c)
+		t += int64(c)
+	}
+	return t
+}
+
+// s8Dequant holds what dequantRow needs of a layer, per output j: the
+// weight zero point z_j, the zero-point term −z_x·Σ_k (w_jk − z_j), the
+// combined scale s_x·s_wj and the bias. The int32 copies serve the vector
+// loop, exact while In < 2¹⁵ (fits).
+type s8Dequant struct {
+	wzero, zoff     []int64
+	wzero32, zoff32 []int32
+	scale           []float64
+	bias            []float32
+	fits            bool
+}
+
+// dequantRow sets y[j] = float32(float64(prod[j] + zoff_j − z_j·t)·scale_j)
+// + bias_j: one sample's outputs from its code products prod and code sum t.
+func (d *s8Dequant) dequantRow(y []float32, prod []int32, t int64) {
+	if dequantAsm != nil && d.fits {
+		dequantAsm(y, prod[:len(y)], d.zoff32[:len(y)], d.wzero32[:len(y)], int32(t), d.scale[:len(y)], d.bias[:len(y)])
+		return
+	}
+	prod, zoff, wzero, scale, bias := prod[:len(y)], d.zoff[:len(y)], d.wzero[:len(y)], d.scale[:len(y)], d.bias[:len(y)]
+	for j := range y {
+		s := int64(prod[j]) + zoff[j] - wzero[j]*t
+		y[j] = float32(float64(s)*scale[j]) + bias[j]
+	}
+}
 
 const (
 	laneBits  = 21

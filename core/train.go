@@ -117,6 +117,7 @@ func Train(ctx context.Context, m *Model, train, val *Dataset, cfg TrainConfig, 
 		}
 	}
 	perm := st.perm
+	pass := newTrainPass(m)
 	var xb, dlogits *Tensor
 	yb := make([]int, 0, bs)
 
@@ -136,21 +137,20 @@ func Train(ctx context.Context, m *Model, train, val *Dataset, cfg TrainConfig, 
 				return rep, err
 			}
 			idx := perm[b*bs : min((b+1)*bs, n)]
-			xb = ensure(xb, len(idx), f)
+			xb = ensureMatrix(xb, len(idx), f)
 			yb = yb[:0]
 			for i, j := range idx {
 				copy(xb.Data[i*f:(i+1)*f], train.Sample(j))
 				yb = append(yb, train.Y[j])
 			}
-			m.ZeroGrad()
-			logits := m.Forward(xb, true)
+			logits := pass.forward(xb)
 			dlogits = ensure(dlogits, logits.Shape...)
 			l, c, k := loss(logits, idx, yb, dlogits)
 			if math.IsNaN(l) || math.IsInf(l, 0) {
 				rep.finish(start, samples)
 				return rep, ErrDiverged
 			}
-			m.Backward(dlogits)
+			pass.backward(dlogits) // sets every gradient: no ZeroGrad needed
 			lr := cfg.Schedule.LR(opt.cfg.LR, step, epoch, cfg.Epochs, steps)
 			opt.Step(params, lr)
 			if cfg.AfterStep != nil {

@@ -27,6 +27,7 @@ type ArchSpec struct {
 	Batch      int      `json:"batch,omitempty"`
 	LR         float64  `json:"lr,omitempty"`
 	Optimizer  string   `json:"optimizer,omitempty"`
+	Dropout    float64  `json:"dropout,omitempty"` // as TrainSpec's: after each mlp hidden layer, before a conv net's dense head
 	Seed       uint64   `json:"seed,omitempty"`
 	// Workers is how many candidates train at once; the others start as
 	// earlier ones end. 0 starts them all, leaving the bound to the Lab's
@@ -47,8 +48,8 @@ func ModelFileName(spec string) string {
 
 // Train returns the training spec of candidate model spec.
 func (s ArchSpec) Train(model string) TrainSpec {
-	return TrainSpec{Data: s.Data, Model: model, Optimizer: s.Optimizer, LR: s.LR, Batch: s.Batch,
-		Epochs: s.Epochs, Seed: s.Seed}
+	return TrainSpec{Data: s.Data, Model: model, Optimizer: s.Optimizer, LR: s.LR, Dropout: s.Dropout,
+		Batch: s.Batch, Epochs: s.Epochs, Seed: s.Seed}
 }
 
 // Validate checks the study's settings and the grammar of every candidate.
@@ -61,6 +62,9 @@ func (s ArchSpec) Validate(d *core.Dataset) error {
 	}
 	if s.Epochs < 0 || s.Batch < 0 || s.LR < 0 || s.Workers < 0 {
 		return errors.New("epochs, batch size, learning rate and workers must not be negative")
+	}
+	if s.Dropout < 0 || s.Dropout >= 1 {
+		return fmt.Errorf("dropout %g is outside [0, 1)", s.Dropout)
 	}
 	for i, c := range s.Candidates {
 		if slices.Contains(s.Candidates[:i], c) {
@@ -352,9 +356,9 @@ func describeLayer(s core.LayerSpec) string {
 // Result returns the study's record once Done reports true. For every
 // finished candidate it folds BatchNorm into the preceding layers, then
 // measures the folded model afresh: test accuracy and loss, parameters,
-// MACs, file size, and latency and throughput, one candidate after another
-// so that no timing overlaps a training run of this study; it also measures
-// per-layer costs. That takes about a second per candidate: call it from a
+// MACs, file size (of the file saved in OutDir, or of the encoding), and
+// latency and throughput, one candidate after another so that no timing
+// overlaps a training run of this study; it also measures per-layer costs. That takes about a second per candidate: call it from a
 // goroutine or a Cmd, not from a UI's Update. It stops early with ctx's
 // error.
 func (a *ArchStudy) Result(ctx context.Context) (*ArchResult, error) {

@@ -43,6 +43,7 @@ func (s DataSpec) withDefaults() DataSpec {
 // shared between runs: never modify them.
 type Splits struct {
 	Train, Val, Test *core.Dataset
+	Spec             DataSpec // what was loaded and how it was split, defaults filled in
 }
 
 // dataCache remembers the splits of each DataSpec, so that several runs on
@@ -138,5 +139,5 @@ func readSplits(spec DataSpec) (Splits, error) {
 	if train.Len() == 0 || test.Len() == 0 {
 		return Splits{}, fmt.Errorf("dataset %q has too few samples (%d) to split", d.Name, d.Len())
 	}
-	return Splits{Train: train, Val: val, Test: test}, nil
+	return Splits{Train: train, Val: val, Test: test, Spec: spec}, nil
 }

@@ -149,7 +149,7 @@ func measure(ctx context.Context, res *Result, m *core.Model, data Splits) error
 	}
 	speed := core.MeasureSpeed(m, data.Test, 0)
 	sum := m.Summarize()
-	res.Dataset = data.Test.Name
+	res.Dataset, res.Data = data.Test.Name, data.Spec
 	res.TestAccuracy, res.TestLoss = met.Accuracy, met.Loss
 	res.Params, res.NonzeroParams, res.MACs = sum.Params, sum.NonzeroParams, sum.MACs
 	res.LatencyMicros, res.ThroughputSPS = speed.LatencyMicros, speed.Throughput

@@ -253,14 +253,17 @@ func loadBase(ctx context.Context, file string, run RunID, spec DataSpec) (*core
 	if file == "" {
 		l, ok := ctx.Value(labKey{}).(*Lab)
 		if !ok || run == 0 {
-			return nil, nil, spec, fmt.Errorf("pruning needs a base model: a model file or a finished run of the lab")
+			return nil, nil, spec, fmt.Errorf("a base model is needed: a model file or a finished run of the lab")
 		}
 		r, ok := l.Result(run)
 		if !ok || r.Model == nil {
-			return nil, nil, spec, fmt.Errorf("run %d has no model to prune", run)
+			return nil, nil, spec, fmt.Errorf("run %d has no model to start from", run)
 		}
 		if spec.Name == "" {
-			return nil, nil, spec, fmt.Errorf("pruning run %d needs the dataset it was trained on", run)
+			spec = r.Data // the very split its figures were measured on
+		}
+		if spec.Name == "" {
+			return nil, nil, spec, fmt.Errorf("run %d does not record its dataset: name one", run)
 		}
 		// A registered model is shared: forward passes would race on its buffers.
 		return r.Model.Clone(), &Result{Task: r.Task, Arch: r.Arch, SizeBytes: r.SizeBytes, Epochs: r.Epochs, Seed: r.Seed},

@@ -69,7 +69,10 @@ type Result struct {
 	Pareto      []int         `json:"pareto,omitempty"`       // with two objectives: IDs of the trials on the Pareto front
 
 	// Not in the JSON record.
-	Run     RunID        `json:"-"` // the run that produced it; set by the Lab
+	Run RunID `json:"-"` // the run that produced it; set by the Lab
+	// Data is the dataset and split the figures were measured on, so a later
+	// technique can work on exactly the same split.
+	Data    DataSpec     `json:"-"`
 	Model   *core.Model  `json:"-"` // the model itself; clone it before use
 	Metrics core.Metrics `json:"-"` // test metrics: per-class figures and confusion matrix
 	History []core.Stats `json:"-"` // one entry per finished epoch

@@ -47,6 +47,12 @@ type Options struct {
 	Input    io.Reader          // nil: standard input
 	Output   io.Writer          // nil: standard output
 	Renderer *lipgloss.Renderer // nil: lipgloss's default renderer
+	// Export, when set, vets the file a model is to be exported to: it
+	// returns the path to write, or an error that the Results screen shows
+	// instead of writing. It is asked about the suggested name when the file
+	// name input opens, so a policy that refuses every path says so at once.
+	// nil allows every path. optlab serve refuses exports.
+	Export func(path string) (string, error)
 }
 
 // Run opens the lab on the terminal and returns when the user quits (or ctx
@@ -92,7 +98,20 @@ type screen interface {
 var screenFactories = []func(*common) screen{
 	newDataScreen,
 	newBaselineScreen,
+	newPruneScreen,
+	newQuantScreen,
+	newDistillScreen,
+	newTuneScreen,
+	newArchScreen,
 	newResultsScreen,
+}
+
+// observer is a screen that must see every lab event before any screen
+// handles it: a study whose trials run on the lab learns how they end from
+// the lab's single stream (lab.TuneStudy.Observe, lab.ArchStudy.Observe).
+// observe must not block; work goes in the Cmd it returns.
+type observer interface {
+	observe(e lab.Event) tea.Cmd
 }
 
 // common is what every screen shares; it does not change after New.
@@ -102,6 +121,8 @@ type common struct {
 	styles *Styles
 	seed   uint64
 	data   string // the dataset spec given on the command line, or ""
+	// export is Options.Export.
+	export func(path string) (string, error)
 }
 
 // Model is the root model.
@@ -118,7 +139,7 @@ type Model struct {
 
 // New returns the root model, for Run and for tests.
 func New(ctx context.Context, l Lab, opt Options) tea.Model {
-	c := &common{ctx: ctx, lab: l, styles: NewStyles(opt.Renderer), seed: opt.Seed, data: opt.Data}
+	c := &common{ctx: ctx, lab: l, styles: NewStyles(opt.Renderer), seed: opt.Seed, data: opt.Data, export: opt.Export}
 	m := &Model{c: c, keys: newGlobalKeys(), help: help.New()}
 	m.help.Styles = c.styles.Help
 	for _, f := range screenFactories {
@@ -148,8 +169,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.handleKey(msg)
 
 	case labEventMsg:
-		cmd := m.broadcast(msg)
-		return m, tea.Batch(cmd, waitForEvent(m.c.lab.Events())) // always re-arm
+		var cmds []tea.Cmd
+		for _, s := range m.screens {
+			if o, ok := s.(observer); ok {
+				cmds = append(cmds, o.observe(lab.Event(msg)))
+			}
+		}
+		cmds = append(cmds, m.broadcast(msg), waitForEvent(m.c.lab.Events())) // always re-arm
+		return m, tea.Batch(cmds...)
 
 	case labClosedMsg:
 		return m, nil

@@ -20,7 +20,9 @@ import (
 type fakeLab struct {
 	mu        sync.Mutex
 	events    chan lab.Event
-	started   []lab.TrainSpec
+	started   []lab.TrainSpec // training runs' specs
+	configs   []any           // every run's config, in start order (run i+1)
+	tasks     []string
 	cancelled []lab.RunID
 	cancelAll int
 	results   map[lab.RunID]*lab.Result
@@ -31,11 +33,25 @@ func newFakeLab() *fakeLab {
 	return &fakeLab{events: make(chan lab.Event, 16), results: map[lab.RunID]*lab.Result{}}
 }
 
-func (f *fakeLab) Start(_ context.Context, _ string, config any, _ lab.Job) lab.RunID {
+func (f *fakeLab) Start(_ context.Context, task string, config any, _ lab.Job) lab.RunID {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.started = append(f.started, config.(lab.TrainSpec))
-	return lab.RunID(len(f.started))
+	if spec, ok := config.(lab.TrainSpec); ok {
+		f.started = append(f.started, spec)
+	}
+	f.configs = append(f.configs, config)
+	f.tasks = append(f.tasks, task)
+	return lab.RunID(len(f.configs))
+}
+
+// config returns the config run id was started with.
+func (f *fakeLab) config(id lab.RunID) any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if id < 1 || int(id) > len(f.configs) {
+		return nil
+	}
+	return f.configs[id-1]
 }
 
 func (f *fakeLab) Cancel(id lab.RunID) {
@@ -81,7 +97,7 @@ func (f *fakeLab) Baseline() (*lab.Result, bool) { return nil, false }
 func (f *fakeLab) startedCount() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return len(f.started)
+	return len(f.configs)
 }
 
 // plainRenderer renders without colour, as under NO_COLOR.
@@ -195,3 +211,17 @@ func fixtureResult(id lab.RunID, arch string, acc float64, size int64) *lab.Resu
 	}
 	return r
 }
+
+// screenNamed returns the screen with this title.
+func screenNamed(m *Model, title string) screen {
+	for _, s := range m.screens {
+		if s.Title() == title {
+			return s
+		}
+	}
+	panic("no screen " + title)
+}
+
+// showScreen shows the screen with this title, as the Data screen's enter
+// does, so tests do not depend on its number in the tab bar.
+func showScreen(m *Model, title string) { m.Update(gotoMsg{title: title}) }

@@ -29,18 +29,45 @@ func waitForEvent(ch <-chan lab.Event) tea.Cmd {
 
 // runStartedMsg says that a screen's start command has handed a job to the
 // lab, which gave it id. Owner is the title of the screen that started it.
+// Every screen sees it: data records the dataset and split the run uses
+// (lab.Result does not), so that later jobs on its model can name them.
 type runStartedMsg struct {
-	owner string
-	id    lab.RunID
-	spec  lab.TrainSpec
+	owner  string
+	id     lab.RunID
+	task   string
+	spec   lab.TrainSpec // for training runs
+	config any           // the spec the run was started with
+	data   lab.DataSpec
 }
 
 // startTraining returns a Cmd that starts a training run; it captures
 // values only.
 func startTraining(ctx context.Context, l Lab, owner string, spec lab.TrainSpec) tea.Cmd {
 	return func() tea.Msg {
-		return runStartedMsg{owner: owner, id: l.Start(ctx, lab.TaskTrain, spec, spec.Job()), spec: spec}
+		return runStartedMsg{owner: owner, id: l.Start(ctx, lab.TaskTrain, spec, spec.Job()), task: lab.TaskTrain,
+			spec: spec, config: spec, data: spec.Data}
 	}
+}
+
+// startJob returns a Cmd that starts a technique's job (pruning,
+// sensitivity, distillation); config is its spec, a plain value, and data
+// the dataset and split it runs on.
+func startJob(ctx context.Context, l Lab, owner, task string, config any, data lab.DataSpec, job lab.Job) tea.Cmd {
+	return func() tea.Msg {
+		return runStartedMsg{owner: owner, id: l.Start(ctx, task, config, job), task: task, config: config, data: data}
+	}
+}
+
+// runSelectedMsg says the Results screen's cursor is on run id, so the
+// technique screens offer its model first.
+type runSelectedMsg struct{ id lab.RunID }
+
+// weightsMsg carries one model's weight matrices, read in a Cmd, for the
+// Prune screen's heatmap and per-layer bars.
+type weightsMsg struct {
+	run  lab.RunID
+	mats []weightMatrix
+	err  error
 }
 
 // cancelRun returns a Cmd that cancels run id.

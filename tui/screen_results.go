@@ -26,6 +26,7 @@ type resultsScreen struct {
 	keys      resultsKeys
 	results   []*lab.Result // finished runs, in finish order
 	baseline  lab.RunID
+	from      map[lab.RunID]lab.RunID // a technique's run → the run whose model it started from
 	cursor    int
 	full      bool // the detail fills the screen
 	exporting bool
@@ -44,7 +45,7 @@ func newResultsScreen(c *common) screen {
 	in.Prompt = "save to: "
 	in.CharLimit = 4096
 	in.Cursor.SetMode(cursor.CursorStatic)
-	s := &resultsScreen{c: c, path: in,
+	s := &resultsScreen{c: c, path: in, from: map[lab.RunID]lab.RunID{},
 		keys: resultsKeys{Up: keyUp, Down: keyDown, Detail: relabel(keyEnter, "enter", "details"),
 			Baseline: keyBase, Export: relabel(keyExp, "e", "export model"),
 			Save: relabel(keySave, "enter", "save"), Abort: relabel(keyAbort, "esc", "cancel")}}
@@ -105,8 +106,19 @@ func (s *resultsScreen) selected() *lab.Result {
 func (s *resultsScreen) Update(msg tea.Msg) tea.Cmd {
 	defer s.updateKeys()
 	switch msg := msg.(type) {
+	case runStartedMsg:
+		switch spec := msg.config.(type) {
+		case lab.PruneSpec:
+			s.from[msg.id] = spec.BaseRun
+		case lab.DistillSpec:
+			s.from[msg.id] = spec.TeacherRun
+		case lab.QuantizeSpec:
+			s.from[msg.id] = spec.BaseRun
+		}
 	case labEventMsg:
-		if msg.Kind != lab.Finished || msg.Result == nil {
+		// A sensitivity analysis measures its model without changing it:
+		// the Prune screen shows it, and here it would repeat its base.
+		if msg.Kind != lab.Finished || msg.Result == nil || msg.Result.Task == lab.TaskSensitivity {
 			return nil
 		}
 		for _, r := range s.results {
@@ -150,6 +162,11 @@ func (s *resultsScreen) handleKey(msg tea.KeyMsg) tea.Cmd {
 				s.notice, s.noticeBad = "export cancelled: no file name", true
 				return nil
 			}
+			path, err := s.c.vetExport(path)
+			if err != nil {
+				s.notice, s.noticeBad = "export refused: "+err.Error(), true
+				return nil
+			}
 			s.notice, s.noticeBad = "saving "+path+"…", false
 			return exportModel(res, path)
 		case key.Matches(msg, k.Abort):
@@ -165,8 +182,10 @@ func (s *resultsScreen) handleKey(msg tea.KeyMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, k.Up):
 		s.cursor = max(0, s.cursor-1)
+		return s.selectedCmd()
 	case key.Matches(msg, k.Down):
 		s.cursor = max(0, min(len(s.results)-1, s.cursor+1))
+		return s.selectedCmd()
 	case key.Matches(msg, k.Detail) && res != nil:
 		s.full = !s.full
 	case key.Matches(msg, k.Baseline) && res != nil:
@@ -177,6 +196,10 @@ func (s *resultsScreen) handleKey(msg tea.KeyMsg) tea.Cmd {
 			s.notice, s.noticeBad = "this run has no model to export", true
 			return nil
 		}
+		if _, err := s.c.vetExport(defaultExportName(res)); err != nil {
+			s.notice, s.noticeBad = "export refused: "+err.Error(), true
+			return nil
+		}
 		s.exporting = true
 		s.notice = ""
 		s.path.SetValue(defaultExportName(res))
@@ -184,6 +207,17 @@ func (s *resultsScreen) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return s.path.Focus()
 	}
 	return nil
+}
+
+// selectedCmd tells the technique screens which run is selected, so they
+// offer its model first.
+func (s *resultsScreen) selectedCmd() tea.Cmd {
+	r := s.selected()
+	if r == nil {
+		return nil
+	}
+	id := r.Run
+	return func() tea.Msg { return runSelectedMsg{id: id} }
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
@@ -262,7 +296,7 @@ func (s *resultsScreen) footer() string {
 func (s *resultsScreen) runsTable() table {
 	one := s.oneDataset() != ""
 	t := table{selected: s.cursor, cols: []column{
-		{title: "run"}, {title: "dataset"}, {title: "model"}, {title: "test acc", right: true},
+		{title: "run"}, {title: "dataset"}, {title: "model"}, {title: "made by"}, {title: "test acc", right: true},
 		{title: "size", right: true}, {title: "latency", right: true}, {title: "params", right: true},
 		{title: "MACs", right: true}, {title: "train time", right: true}}}
 	// Best: highest accuracy, lowest everything else; marked only when
@@ -284,6 +318,9 @@ func (s *resultsScreen) runsTable() table {
 	for i, m := range metrics {
 		for j, r := range s.results {
 			v := m.get(r)
+			if i == 2 && v == 0 {
+				continue // latency not measured (a tuning trial's run): no best
+			}
 			if j > 0 && v != m.get(s.results[0]) {
 				differ[i] = true
 			}
@@ -300,14 +337,17 @@ func (s *resultsScreen) runsTable() table {
 		if r.Run == s.baseline {
 			run += " base"
 		}
-		row := []cell{{text: run}, {text: filepath.Base(r.Dataset)}, {text: r.Arch}}
+		row := []cell{{text: run}, {text: filepath.Base(r.Dataset)}, {text: r.Arch}, {text: taskText(r)}}
 		if one {
 			row = slices.Delete(row, 1, 2)
 		}
 		texts := []string{pct(r.TestAccuracy), bytesText(r.SizeBytes), fmt.Sprintf("%.1fµs", r.LatencyMicros),
 			count(float64(r.NonzeroParams)), count(float64(r.MACs)), seconds(r.TrainSeconds)}
+		if r.LatencyMicros == 0 {
+			texts[2] = "—" // not measured
+		}
 		for i, m := range metrics {
-			row = append(row, cell{text: texts[i], best: differ[i] && m.get(r) == best[i]})
+			row = append(row, cell{text: texts[i], best: differ[i] && m.get(r) == best[i] && texts[i] != "—"})
 		}
 		t.rows = append(t.rows, row)
 	}
@@ -324,24 +364,10 @@ func (s *resultsScreen) detailView(w, h int) string {
 	}
 	lines := []string{heading(st, fmt.Sprintf("Run %d: %s on %s", r.Run, r.Arch, filepath.Base(r.Dataset)), w),
 		fmt.Sprintf("test accuracy %s · loss %.3f · %d epochs · seed %d", pct(r.TestAccuracy), r.TestLoss, r.Epochs, r.Seed)}
-	if r.Run != s.baseline {
-		for _, b := range s.results {
-			if b.Run == s.baseline {
-				d := r.Compare(b)
-				line := fmt.Sprintf("vs baseline (run %d): %+.1f points", b.Run, d.AccuracyPoints)
-				if d.SizeRatio > 0 {
-					line += fmt.Sprintf(", size ×%.2f", d.SizeRatio)
-				}
-				if d.LatencyRatio > 0 {
-					line += fmt.Sprintf(", latency ×%.2f", d.LatencyRatio)
-				}
-				lines = append(lines, line)
-				if d.Note != "" {
-					lines = append(lines, st.Warn.Render(d.Note))
-				}
-			}
-		}
-	} else {
+	switch base, label := s.compareWith(r); {
+	case base != nil:
+		lines = append(lines, s.deltaLines(r, base, label, w)...)
+	case r.Run == s.baseline:
 		lines = append(lines, st.Muted.Render("this run is the baseline"))
 	}
 	per := s.perClass(r)
@@ -354,6 +380,67 @@ func (s *resultsScreen) detailView(w, h int) string {
 		body = vjoin(per, conf)
 	}
 	return fit(vjoin(strings.Join(lines, "\n"), body), w, h)
+}
+
+// compareWith is what r is compared with: a technique's own base model
+// (the model it started from, measured in the same job, timed alternately
+// with it), else the marked baseline; nil for the baseline itself.
+func (s *resultsScreen) compareWith(r *lab.Result) (*lab.Result, string) {
+	if r.Baseline != nil {
+		what := "its base model"
+		if r.Task == lab.TaskDistill {
+			what = "its teacher"
+		}
+		if id, ok := s.from[r.Run]; ok && id != 0 {
+			what += fmt.Sprintf(" (run %d, %s)", id, r.Baseline.Arch)
+		} else {
+			what += " (" + r.Baseline.Arch + ")"
+		}
+		return r.Baseline, what
+	}
+	if r.Run == s.baseline {
+		return nil, ""
+	}
+	for _, b := range s.results {
+		if b.Run == s.baseline {
+			return b, fmt.Sprintf("the baseline (run %d)", b.Run)
+		}
+	}
+	return nil, ""
+}
+
+// deltaLines are r's changes from base: accuracy in points, size on disk
+// and latency as ratios, non-zero parameters and MACs, and Delta.Note as a
+// sentence when r is no smaller or no faster.
+func (s *resultsScreen) deltaLines(r, base *lab.Result, label string, w int) []string {
+	st := s.c.styles
+	d := r.Compare(base)
+	parts := []string{fmt.Sprintf("vs %s: %+.1f points", label, d.AccuracyPoints)}
+	if d.SizeRatio > 0 {
+		parts = append(parts, fmt.Sprintf("size ×%.2f", d.SizeRatio))
+	}
+	if d.LatencyRatio > 0 {
+		parts = append(parts, fmt.Sprintf("latency ×%.2f", d.LatencyRatio))
+	}
+	parts = append(parts, fmt.Sprintf("non-zero params %s (%s)", signedCount(d.NonzeroParams), count(float64(r.NonzeroParams))),
+		fmt.Sprintf("MACs %s (%s)", signedCount(int(d.MACs)), count(float64(r.MACs))))
+	lines := []string{wrapUpTo(st.Plain, strings.Join(parts, ", "), w, 2)}
+	if d.Note != "" {
+		note := strings.ToUpper(d.Note[:1]) + d.Note[1:] + "."
+		lines = append(lines, wrapUpTo(st.Warn, note, w, 2))
+	}
+	return lines
+}
+
+// signedCount is a change in a count: +1.2k, −300, 0.
+func signedCount(n int) string {
+	switch {
+	case n > 0:
+		return "+" + count(float64(n))
+	case n < 0:
+		return "−" + count(float64(-n))
+	}
+	return "0"
 }
 
 func (s *resultsScreen) perClass(r *lab.Result) string {

@@ -18,16 +18,17 @@ func (m *Model) activeTitle() string { return m.screens[m.active].Title() }
 
 func baseline(m *Model) *baselineScreen { return m.screens[1].(*baselineScreen) }
 
-func results(m *Model) *resultsScreen { return m.screens[2].(*resultsScreen) }
+func results(m *Model) *resultsScreen { return screenNamed(m, "Results").(*resultsScreen) }
 
 func TestKeysRouteBetweenScreens(t *testing.T) {
 	m, _ := newTestModel(t, 100, 30)
 	steps := []struct {
 		key, want string
 	}{
-		{"2", "Baseline"}, {"3", "Results"}, {"1", "Data"}, {"9", "Data"}, // no 9th screen: stay
-		{"tab", "Baseline"}, {"tab", "Results"}, {"tab", "Data"},
-		{"shift+tab", "Results"}, {"shift+tab", "Baseline"},
+		{"2", "Baseline"}, {"8", "Results"}, {"1", "Data"}, {"9", "Data"}, // no 9th screen: stay
+		{"tab", "Baseline"}, {"tab", "Prune"}, {"tab", "Quantize"}, {"tab", "Distill"}, {"tab", "Tune"},
+		{"tab", "Architecture"}, {"tab", "Results"}, {"tab", "Data"},
+		{"shift+tab", "Results"}, {"shift+tab", "Architecture"},
 		{"esc", "Results"}, {"esc", "Data"}, {"esc", "Results"}, // back through the visits
 	}
 	for i, s := range steps {
@@ -339,14 +340,15 @@ func TestResultsTrackFinishedRunsAndBaseline(t *testing.T) {
 	if len(r.results) != 2 || r.baseline != 3 {
 		t.Fatalf("%d results, baseline %d; want 2 and 3", len(r.results), r.baseline)
 	}
-	press(m, "3", "down")
+	showScreen(m, "Results")
+	press(m, "down")
 	run(m, press(m, "b"))
 	if f.baseline != 4 || r.baseline != 4 {
 		t.Fatalf("b marked %d in the lab and %d on screen, want 4", f.baseline, r.baseline)
 	}
 	tab := r.runsTable()
-	acc := tab.rows[1][2] // run, model, test acc (one dataset: no dataset column)
-	if !acc.best || tab.rows[0][2].best {
+	acc := tab.rows[1][3] // run, model, made by, test acc (one dataset: no dataset column)
+	if !acc.best || tab.rows[0][3].best {
 		t.Fatalf("best accuracy not starred on the right row: %+v", tab.rows)
 	}
 }
@@ -360,7 +362,8 @@ func TestExportWritesTheModel(t *testing.T) {
 	}
 	res.Model = mdl
 	m.Update(labEventMsg{Run: 1, Kind: lab.Finished, Result: res})
-	press(m, "3", "e")
+	showScreen(m, "Results")
+	press(m, "e")
 	if !m.screens[m.active].Editing() {
 		t.Fatal("e did not open the file name input")
 	}

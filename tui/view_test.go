@@ -62,7 +62,8 @@ var states = []struct {
 	{"results", func(_ testing.TB, m *Model) {
 		m.Update(labEventMsg{Run: 1, Kind: lab.Finished, Result: fixtureResult(1, "mlp:32,32", 0.965, 5400)})
 		m.Update(labEventMsg{Run: 2, Kind: lab.Finished, Result: fixtureResult(2, "mlp:8", 0.94, 1400)})
-		press(m, "3", "down")
+		showScreen(m, "Results")
+		press(m, "down")
 	}},
 }
 
