@@ -19,7 +19,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	var s lab.TrainSpec
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	c.register(fs)
-	fs.StringVar(&s.Model, "model", "mlp:128", "architecture: mlp:H1,H2,... (hidden layer sizes) or linear")
+	fs.StringVar(&s.Model, "model", "mlp:128", "architecture: mlp:H1,H2,... (hidden layer sizes), linear, or for images cnn:C1,C2,...[@W] and mobile:C1,C2,...[@W]")
 	fs.StringVar(&s.Activation, "act", "relu", "hidden activation: "+strings.Join(core.Activations, ", "))
 	fs.StringVar(&s.Optimizer, "opt", "adam", "optimizer: "+strings.Join(core.Optimizers, ", "))
 	fs.Float64Var(&s.LR, "lr", 0, "learning rate (default 0.001 for adam/adamw, 0.01 for sgd/momentum)")

@@ -128,6 +128,9 @@ func (l *Lab) StartArch(ctx context.Context, s ArchSpec) (*ArchStudy, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.startLocked()
+	if a.doneLocked() { // nothing could start: the Lab is shutting down
+		a.cancel()
+	}
 	return a, nil
 }
 
@@ -172,6 +175,9 @@ func (a *ArchStudy) Observe(e Event) bool {
 	c.res, c.err, c.done = e.Result, e.Err, true
 	a.running--
 	a.startLocked()
+	if a.doneLocked() {
+		a.cancel() // release the study's context; Result does not use it
+	}
 	return true
 }
 
@@ -193,6 +199,11 @@ func (a *ArchStudy) Spec(id RunID) string {
 func (a *ArchStudy) Done() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	return a.doneLocked()
+}
+
+// doneLocked is Done with a.mu held.
+func (a *ArchStudy) doneLocked() bool {
 	for _, c := range a.cands {
 		if !c.done {
 			return false

@@ -59,6 +59,9 @@ func (s TrainSpec) Job() Job {
 		if err != nil {
 			return nil, err
 		}
+		// What is measured and saved is the deployable model: BatchNorm
+		// folded into the layer before it (a no-op for MLPs).
+		m = core.FoldBatchNorm(m)
 		res := &Result{
 			Task:               TaskTrain,
 			Arch:               s.Model,
