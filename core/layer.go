@@ -47,7 +47,7 @@ type LayerSpec struct {
 	Out   int     `json:"out,omitempty"`   // dense: output units; conv: output channels
 	Rate  float64 `json:"rate,omitempty"`  // dropout: drop probability
 	Alpha float64 `json:"alpha,omitempty"` // leaky_relu: negative slope
-	// Quantized layers (qdense, wdense): weight and input activation bit widths.
+	// Quantized layers (qdense, wdense, wconv, wdwconv): weight and input activation bit widths.
 	Bits    int `json:"bits,omitempty"`
 	ActBits int `json:"act_bits,omitempty"`
 
@@ -86,6 +86,8 @@ func NewLayer(s LayerSpec) (Layer, error) {
 		return &SparseDense{In: s.In, Out: s.Out}, nil // weights come from decodeTensors
 	case "qdense", "wdense":
 		return newQuantLayer(s)
+	case "wconv", "wdwconv":
+		return newWConvLayer(s)
 	}
 	if a, ok := activationByName(s.Kind, s.Alpha); ok {
 		return a, nil

@@ -19,14 +19,15 @@ var PruneMethods = []string{"magnitude", "global", "random", "structured"}
 // and convolution layers), the output layer included, as the usual
 // tutorials do: it holds few weights, and global magnitude pruning leaves it
 // denser by itself when its weights matter. Biases and normalization
-// parameters are never pruned. Structured pruning applies to dense (mlp)
-// models.
+// parameters are never pruned. Structured pruning removes hidden units of
+// dense (mlp) models and filters of convolution (cnn, mobile) models.
 type PruneConfig struct {
 	// Method is "magnitude" (default: the smallest weights of each layer),
 	// "global" (the smallest weights under one threshold across all layers),
 	// "random" (a control: weights drawn at random in each layer) or
-	// "structured" (whole hidden units with the smallest incoming weights are
-	// removed, and the next layer loses their columns).
+	// "structured" (whole hidden units, or convolution filters, with the
+	// smallest incoming weights are removed, and the layers that read them
+	// lose their inputs).
 	Method string
 	// Norm ranks units for structured pruning: "l1" (default) or "l2" of each
 	// unit's incoming weights. Other methods take no norm.
@@ -102,7 +103,7 @@ type PruneReport struct {
 
 // Prune returns a pruned copy of m; m is never modified. Unstructured methods
 // zero weights and set their Param.Mask, so fine-tuning keeps them zero;
-// structured pruning returns a smaller dense model instead. Errors report a
+// structured pruning returns a smaller model instead. Errors report a
 // bad config or a model that cannot be pruned (no weights, or quantized
 // layers). Sparse layers are expanded back to dense ones first, their zeros
 // masked, so a sparse model can be pruned further.
@@ -114,6 +115,9 @@ func Prune(m *Model, cfg PruneConfig) (*Model, PruneReport, error) {
 	m = denseView(m)
 	if _, err := prunableLayers(m); err != nil {
 		return nil, PruneReport{}, err
+	}
+	if cfg.Method == "structured" && hasConv(m) {
+		return pruneConvStructured(m, cfg)
 	}
 	if cfg.Method == "structured" {
 		return pruneStructured(m, cfg)
@@ -379,7 +383,7 @@ func pruneStructured(m *Model, cfg PruneConfig) (*Model, PruneReport, error) {
 	for j := range len(dense) - 1 {
 		d, next := c.Layers[dense[j]].(*Dense), c.Layers[dense[j+1]].(*Dense)
 		remove := min(int(math.Round(cfg.Sparsity*float64(d.Out))), d.Out-1)
-		keep := smallestUnits(d, cfg.Norm, remove)
+		keep := keptRows(d.Weight.W.Data, d.Out, cfg.Norm, remove)
 		foldConstantUnits(d, next, keep, c.Layers[dense[j]+1:dense[j+1]])
 		c.Layers[dense[j]] = d.keepRows(keep)
 		c.Layers[dense[j+1]] = next.keepCols(keep)
@@ -391,18 +395,20 @@ func pruneStructured(m *Model, cfg PruneConfig) (*Model, PruneReport, error) {
 	return c, pruneReport(m, c, cfg.Method), nil
 }
 
-// smallestUnits ranks d's output units by the norm of their incoming weights
-// and returns, in ascending order, the units left after removing the
-// `remove` smallest (ties: the lower index goes first).
-func smallestUnits(d *Dense, norm string, remove int) []int {
+// keptRows ranks the rows of w (rows × cols: a layer's output units or
+// filters, each with its incoming weights) by norm and returns, in ascending
+// order, the rows left after removing the `remove` smallest (ties: the lower
+// index goes first).
+func keptRows(w []float32, rows int, norm string, remove int) []int {
 	type unit struct {
 		norm float64
 		i    int
 	}
-	units := make([]unit, d.Out)
-	for o := range d.Out {
+	cols := len(w) / rows
+	units := make([]unit, rows)
+	for o := range rows {
 		var s float64
-		for _, v := range d.Weight.W.Data[o*d.In : (o+1)*d.In] {
+		for _, v := range w[o*cols : (o+1)*cols] {
 			if norm == "l2" {
 				s += float64(v) * float64(v)
 			} else {
@@ -420,7 +426,7 @@ func smallestUnits(d *Dense, norm string, remove int) []int {
 		}
 		return a.i - b.i
 	})
-	keep := make([]int, 0, d.Out-remove)
+	keep := make([]int, 0, rows-remove)
 	for _, u := range units[remove:] {
 		keep = append(keep, u.i)
 	}

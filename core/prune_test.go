@@ -570,8 +570,8 @@ func TestPruneConvolutions(t *testing.T) {
 	if !kinds["conv"] || !kinds["dense"] {
 		t.Fatalf("report layers %+v", rep.Layers)
 	}
-	if _, _, err := Prune(m, PruneConfig{Method: "structured", Sparsity: 0.5}); err == nil || !strings.Contains(err.Error(), "mlp") {
-		t.Fatalf("structured pruning of a CNN: err %v", err)
+	if _, _, err := Prune(m, PruneConfig{Method: "structured", Sparsity: 0.5}); err != nil {
+		t.Fatalf("structured pruning of a CNN: %v", err) // filters: see prune_conv_test.go
 	}
 }
 

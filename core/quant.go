@@ -126,11 +126,17 @@ type QuantReport struct {
 	Layers       []LayerQuant
 }
 
-// LayerQuant is one quantized dense layer's diagnostics. SQNR is
+// LayerQuant is one quantized layer's diagnostics. SQNR is
 // 10·log10(‖x‖²/‖x−x̂‖²) in dB (higher is better; +Inf when exact).
 type LayerQuant struct {
-	Index   int    // position in Model.Layers
-	Name    string // "index:kind", as in Summary
+	Index int    // position in Model.Layers
+	Name  string // "index:kind", as in Summary
+	// Mode is how the layer was quantized: "ptq" (integer kernel) or
+	// "weight-only" (float arithmetic, as convolutions always are).
+	Mode string
+	// In and Out are the weight matrix's columns and rows: a dense layer's
+	// inputs and outputs, a convolution's K·K·C and filters (depthwise: K·K
+	// and channels).
 	In, Out int
 	// WeightSQNR compares the dequantized weights with the float ones.
 	WeightSQNR float64
@@ -208,10 +214,12 @@ func newQuantLayer(s LayerSpec) (Layer, error) {
 
 // Quantize returns a quantized copy of m and a report; m is not modified.
 // Every dense layer is quantized (ptq: to a QDense, weight-only: to a
-// WDense); other layers are copied. calib supplies the calibration samples
-// (raw, as for Predict; use training data, never the test set): cfg.Calib of
-// them, drawn with cfg.Seed, fix the input ranges of ptq and measure output
-// SQNR. Mode "qat" needs training: use QAT.
+// WDense), and every convolution weight-only in both modes (a WConv: there
+// is no integer convolution kernel), after BatchNorms are folded into the
+// layers before them (FoldBatchNorm); other layers are copied. calib
+// supplies the calibration samples (raw, as for Predict; use training data,
+// never the test set): cfg.Calib of them, drawn with cfg.Seed, fix the input
+// ranges of ptq and measure output SQNR. Mode "qat" needs training: use QAT.
 func Quantize(m *Model, calib *Dataset, cfg QuantConfig) (*Model, QuantReport, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -223,11 +231,15 @@ func Quantize(m *Model, calib *Dataset, cfg QuantConfig) (*Model, QuantReport, e
 	if err := checkQuantizable(m, calib); err != nil {
 		return nil, QuantReport{}, err
 	}
-	float := m.Clone()
+	float := FoldBatchNorm(m) // a copy; folded, its convolutions are quantized with their BatchNorm scales
 	x := calibBatch(float, calib, cfg)
 	inputs := denseInputs(float, x)
 	q := float.Clone()
 	for i, l := range float.Layers {
+		if wc, ok := quantizeConv(l, cfg); ok {
+			q.Layers[i] = wc
+			continue
+		}
 		d, ok := l.(*Dense)
 		if !ok {
 			continue
@@ -247,13 +259,13 @@ func Quantize(m *Model, calib *Dataset, cfg QuantConfig) (*Model, QuantReport, e
 }
 
 // CanQuantize reports why m cannot be quantized: it has no dense layer, or
-// layers that are already quantized or sparse. Other layers (convolutions,
-// batch norm) are allowed: they stay float32.
+// layers that are already quantized or sparse. Other layers are allowed:
+// convolutions are quantized weight-only, the rest stay float32.
 func CanQuantize(m *Model) error {
 	dense := 0
 	for i, l := range m.Layers {
 		switch k := l.Spec().Kind; {
-		case k == "qdense" || k == "wdense" || k == "sparse_dense":
+		case isQuantizedKind(k):
 			return fmt.Errorf("layer %d (%s) cannot be quantized: quantize the float dense model", i, k)
 		case k == "dense":
 			dense++
@@ -326,11 +338,12 @@ func quantReport(cfg QuantConfig, float, q *Model, x *Tensor, inputs map[int]*Te
 		if !ok {
 			continue
 		}
-		d := float.Layers[i].(*Dense)
+		fw := float.Layers[i].Params()[0].W // the float weights, [out, in]
 		w := ql.weights()
-		lq := LayerQuant{Index: i, Name: fmt.Sprintf("%d:%s", i, l.Spec().Kind), In: d.In, Out: d.Out,
-			WeightSQNR: sqnrDB(d.Weight.W.Data, w.dequantize()), OutputSQNR: sqnrDB(xf.Data, xq.Data),
-			ScaleMin: float32(math.Inf(1)), Hist: histogramOf(d.Weight.W.Data)}
+		lq := LayerQuant{Index: i, Name: fmt.Sprintf("%d:%s", i, l.Spec().Kind), Mode: "weight-only",
+			In: fw.Shape[1], Out: fw.Shape[0],
+			WeightSQNR: sqnrDB(fw.Data, w.dequantize()), OutputSQNR: sqnrDB(xf.Data, xq.Data),
+			ScaleMin: float32(math.Inf(1)), Hist: histogramOf(fw.Data)}
 		for j, g := range w.grids {
 			lq.ScaleMin = min(lq.ScaleMin, g.scale)
 			if g.scale > lq.ScaleMax {
@@ -340,6 +353,7 @@ func quantReport(cfg QuantConfig, float, q *Model, x *Tensor, inputs map[int]*Te
 		g := w.grids[lq.Channel]
 		lq.ClipMin, lq.ClipMax, lq.Step = g.value(g.lo), g.value(g.hi), g.scale
 		if qd, ok := l.(*QDense); ok {
+			lq.Mode = "ptq"
 			lq.InputScale, lq.InputZero = qd.input.scale, int(qd.input.zero)
 			lq.InputClipMin, lq.InputClipMax = qd.input.value(qd.input.lo), qd.input.value(qd.input.hi)
 			lq.InputHist = histogramOf(inputs[i].Data)
