@@ -15,6 +15,10 @@ import (
 // TaskDistill is the task name of distillation runs.
 const TaskDistill = "distill"
 
+// TaskDistillScratch is the task of the result a distillation run registers
+// beside its own: the first seed's scratch student (see Result.Scratch).
+const TaskDistillScratch = "distill-scratch"
+
 // Defaults of DistillSpec.
 const (
 	DefaultSeeds        = 3
@@ -107,7 +111,10 @@ const (
 // The result's model is the first seed's distilled student (the first, not
 // the best, so that choosing it by its test accuracy cannot flatter the
 // figures), measured and saved as TrainSpec's are; its TrainSeconds include
-// the teacher's pass over the training split.
+// the teacher's pass over the training split. Its Scratch is the first
+// seed's scratch student, measured the same way (its size that of its
+// encoded file; it is not saved) with the teacher as its Baseline, which the
+// Lab registers as a result of its own.
 func (s DistillSpec) Job() Job {
 	return func(ctx context.Context, rec core.Recorder) (*Result, error) {
 		s, err := s.Resolve()
@@ -155,8 +162,8 @@ func (s DistillSpec) Job() Job {
 			return m, err
 		}
 		var scratchAcc, distilledAcc []float64
-		var first *core.Model
-		var firstRep core.TrainReport
+		var first, firstScratch *core.Model
+		var firstRep, scratchRep core.TrainReport
 		for k := range s.Seeds {
 			seed := s.Seed + uint64(k)
 			train := data.Train
@@ -183,6 +190,9 @@ func (s DistillSpec) Job() Job {
 				acc := core.Evaluate(m, data.Test).Accuracy
 				if !distill {
 					scratchAcc = append(scratchAcc, acc)
+					if k == 0 {
+						firstScratch, scratchRep = m, rep
+					}
 					continue
 				}
 				distilledAcc = append(distilledAcc, acc)
@@ -219,8 +229,42 @@ func (s DistillSpec) Job() Job {
 		if res.SizeBytes, err = save(s.Out, first, info); err != nil {
 			return nil, err
 		}
+		if res.Scratch, err = s.scratchResult(ctx, firstScratch, scratchRep, base, data); err != nil {
+			return nil, err
+		}
 		return res, nil
 	}
+}
+
+// scratchResult is the record of the first seed's scratch student m,
+// trained as rep says: measured like the distilled one, compared with the
+// teacher (base), and sized by encoding it, without writing a file.
+func (s DistillSpec) scratchResult(ctx context.Context, m *core.Model, rep core.TrainReport, base *Result, data Splits) (*Result, error) {
+	if m == nil {
+		return nil, nil // no seeds: no student
+	}
+	r := &Result{
+		Task:               TaskDistillScratch,
+		Arch:               s.Student,
+		TrainSeconds:       rep.Seconds,
+		TrainSamplesPerSec: rep.SamplesPerSec,
+		Epochs:             rep.Epochs,
+		Seed:               s.Seed,
+		Stopped:            rep.Stopped,
+		Baseline:           base,
+		History:            rep.History,
+	}
+	if err := measure(ctx, r, m, data); err != nil {
+		return nil, err
+	}
+	info := core.ModelInfo{Task: TaskDistillScratch, Dataset: s.Data.Name, DataSeed: s.Data.Seed, TestFrac: s.Data.TestFrac,
+		Label: s.Data.Label, TestAccuracy: r.TestAccuracy, Epochs: r.Epochs, Seed: s.Seed,
+		Optimizer: s.Optimizer, Activation: s.Activation}
+	var err error
+	if r.SizeBytes, err = save("", m, info); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // Resolve validates s and fills in its defaults and what the teacher's file

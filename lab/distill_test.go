@@ -228,3 +228,80 @@ func TestDistillJobErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestDistillRegistersBothStudents checks that a distillation run leaves the
+// first seed's two students in the registry, each a result of its own: the
+// distilled one under the run's ID, the scratch one under a new ID, with its
+// own model, figures and the teacher as baseline.
+func TestDistillRegistersBothStudents(t *testing.T) {
+	l := lab.New(lab.Options{Workers: 1})
+	defer l.Shutdown(time.Second)
+	teacher := moonsTeacher(t, l, "")
+	spec := lab.DistillSpec{Data: lab.DataSpec{Name: "moons", Seed: 1}, TeacherRun: teacher.Run, Student: "mlp:4",
+		Temperature: 2, Alpha: 0.7, Epochs: 2, LR: 0.01, LabelledFrac: 0.5, Seeds: 2, Seed: 3}
+	evs := runOne(t, l, lab.TaskDistill, spec, spec.Job())
+	last := evs[len(evs)-1]
+	if last.Kind != lab.Finished {
+		t.Fatalf("distill run ended with %v: %v", last.Kind, last.Err)
+	}
+	d := last.Result
+	sc := d.Scratch
+	if sc == nil {
+		t.Fatal("the Finished result carries no scratch student")
+	}
+	if sc.Run == 0 || sc.Run == d.Run || sc.Run == teacher.Run {
+		t.Fatalf("scratch run %d, distill run %d, teacher run %d: want a new ID", sc.Run, d.Run, teacher.Run)
+	}
+	res := l.Results()
+	if len(res) != 3 || res[0].Run != teacher.Run || res[1] != d || res[2] != sc {
+		t.Fatalf("registry %v, want teacher, distilled, scratch", res)
+	}
+	if r, ok := l.Result(sc.Run); !ok || r != sc {
+		t.Fatalf("Result(%d) = %v, %v", sc.Run, r, ok)
+	}
+	if r, ok := l.Result(d.Run); !ok || r != d {
+		t.Fatalf("Result(%d) = %v, %v", d.Run, r, ok)
+	}
+	if sc.Task != lab.TaskDistillScratch || d.Task != lab.TaskDistill {
+		t.Errorf("tasks %q and %q", d.Task, sc.Task)
+	}
+	if sc.Model == nil || d.Model == nil || sc.Model == d.Model {
+		t.Fatalf("models %p and %p: want two", d.Model, sc.Model)
+	}
+	if sc.TestAccuracy != d.ScratchAccuracy.Runs[0] || d.TestAccuracy != d.DistilledAccuracy.Runs[0] {
+		t.Errorf("accuracies: scratch %v (runs %v), distilled %v (runs %v)",
+			sc.TestAccuracy, d.ScratchAccuracy.Runs, d.TestAccuracy, d.DistilledAccuracy.Runs)
+	}
+	// Same architecture, different weights: the two predict differently
+	// somewhere, or at least do not share parameters.
+	if &sc.Model.Params()[0].W.Data[0] == &d.Model.Params()[0].W.Data[0] {
+		t.Error("the students share their weights")
+	}
+	if sc.Arch != "mlp:4" || sc.Dataset != "moons" || sc.Data != d.Data || sc.SizeBytes <= 0 || sc.LatencyMicros <= 0 ||
+		sc.Params != d.Params || sc.MACs != d.MACs || sc.Epochs != 2 || sc.Seed != 3 || len(sc.History) != 2 ||
+		sc.TrainSeconds <= 0 || sc.Scratch != nil || sc.ScratchAccuracy != nil || len(sc.Metrics.Confusion) != 2 {
+		t.Errorf("scratch record %+v", sc)
+	}
+	if b := sc.Baseline; b == nil || b != d.Baseline || b.Arch != teacher.Arch || b.TestAccuracy != teacher.TestAccuracy {
+		t.Errorf("scratch baseline %+v, want the teacher's record", sc.Baseline)
+	}
+	// It can be the baseline, and a later run's ID is after it.
+	if !l.SetBaseline(sc.Run) {
+		t.Error("SetBaseline refused the scratch student")
+	}
+	if b, ok := l.Baseline(); !ok || b != sc {
+		t.Errorf("baseline %v", b)
+	}
+	// The JSON record does not repeat the scratch student.
+	raw, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), `"scratch"`) {
+		t.Errorf("the record carries the scratch student: %s", raw)
+	}
+	next := lab.TrainSpec{Data: lab.DataSpec{Name: "moons", Seed: 1}, Model: "mlp:4", Epochs: 1, Seed: 1}
+	if evs := runOne(t, l, lab.TaskTrain, next, next.Job()); evs[0].Run <= sc.Run {
+		t.Errorf("next run %d, scratch %d: IDs reused", evs[0].Run, sc.Run)
+	}
+}

@@ -59,13 +59,20 @@ type PruneSpec struct {
 	Dense bool   `json:"dense,omitempty"`
 	Seed  uint64 `json:"seed,omitempty"` // fine-tuning shuffle seed and the random method's seed
 	Out   string `json:"out,omitempty"`  // where to save the pruned model; "" to keep it only in the lab
+	// SnapshotEvery attaches a clone of the model being fine-tuned, zeros
+	// and all, to every this many epochs' Progress (Stats.Snapshot), for
+	// live views of its weights; 0 for never. With Rewind it counts the
+	// epochs of each round.
+	SnapshotEvery int `json:"snapshot_every,omitempty"`
 }
 
 // Job returns the pruning job: load the base model and its data split,
 // measure the base (the result's Baseline), prune and fine-tune a copy,
 // evaluate it on the test split, convert it to the sparse layout (unless
 // Dense), save it (to Out, else to a temporary file, to learn its real size)
-// and measure its speed, alternating with the base's (see retime). Progress events carry Stats.Sparsity and Stats.Phase.
+// and measure its speed, alternating with the base's (see retime). Progress
+// events carry Stats.Sparsity and Stats.Phase, and with SnapshotEvery the
+// model's Stats.Snapshot.
 func (s PruneSpec) Job() Job {
 	return func(ctx context.Context, rec core.Recorder) (*Result, error) {
 		cfg := core.PruneConfig{Method: s.Method, Norm: s.Norm, Sparsity: s.Sparsity, Seed: s.Seed}
@@ -87,7 +94,7 @@ func (s PruneSpec) Job() Job {
 			return nil, err
 		}
 		tc := core.TrainConfig{Epochs: s.Epochs, BatchSize: s.Batch, Seed: s.Seed,
-			Optimizer: core.OptimizerConfig{Kind: s.Optimizer, LR: s.LR}}
+			Optimizer: core.OptimizerConfig{Kind: s.Optimizer, LR: s.LR}, SnapshotEvery: s.SnapshotEvery}
 		var (
 			pruned *core.Model
 			prep   core.PruneReport
@@ -192,6 +199,8 @@ func (s PruneSpec) validate(cfg core.PruneConfig) error {
 	switch {
 	case s.Epochs < 0:
 		return fmt.Errorf("fine-tuning epochs must not be negative, got %d", s.Epochs)
+	case s.SnapshotEvery < 0:
+		return fmt.Errorf("snapshot interval must not be negative, got %d", s.SnapshotEvery)
 	case s.Schedule != "" && s.Schedule != ScheduleOneShot && s.Schedule != ScheduleGradual:
 		return fmt.Errorf("unknown pruning schedule %q (want %s or %s)", s.Schedule, ScheduleOneShot, ScheduleGradual)
 	case s.Epochs == 0 && (s.Rewind || s.Schedule == ScheduleGradual):

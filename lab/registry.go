@@ -15,7 +15,8 @@ func newRegistry() registry {
 // finish records the result of run id and removes the run from the active
 // set, in one step so that Running and Results never disagree. It stores a
 // copy of res with Run (and Task, when the job left it empty) filled in, and
-// returns that snapshot.
+// returns that snapshot. A distill result's Scratch is registered too, right
+// after it, under a new RunID: the snapshot's Scratch is that entry, Run set.
 func (l *Lab) finish(id RunID, task string, res *Result) *Result {
 	snap := *res
 	snap.Run = id
@@ -27,6 +28,17 @@ func (l *Lab) finish(id RunID, task string, res *Result) *Result {
 	l.forgetLocked(id)
 	l.results = append(l.results, &snap)
 	l.byID[id] = &snap
+	if res.Scratch != nil {
+		sc := *res.Scratch
+		l.lastID++ // IDs are never reused: this one is nobody else's
+		sc.Run, sc.Scratch = l.lastID, nil
+		if sc.Task == "" {
+			sc.Task = TaskDistillScratch
+		}
+		l.results = append(l.results, &sc)
+		l.byID[sc.Run] = &sc
+		snap.Scratch = &sc
+	}
 	return &snap
 }
 
@@ -41,7 +53,7 @@ func (l *Lab) Result(id RunID) (*Result, bool) {
 }
 
 // Results returns the results of all finished runs in the order they
-// finished. The slice is the caller's; the results are shared snapshots.
+// finished, each distill result followed by its scratch student's. The slice is the caller's; the results are shared snapshots.
 func (l *Lab) Results() []*Result {
 	l.mu.Lock()
 	defer l.mu.Unlock()

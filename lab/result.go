@@ -70,6 +70,14 @@ type Result struct {
 
 	// Not in the JSON record.
 	Run RunID `json:"-"` // the run that produced it; set by the Lab
+	// Scratch is, on a distill result, the first seed's scratch student as a
+	// result of its own (Task TaskDistillScratch, Baseline the teacher). The
+	// Lab registers it beside the distilled student under a RunID of its
+	// own, allocated when the distill run finishes (no Started or Finished
+	// event names that ID), and sets its Run; from then on Result and
+	// Results return it like any finished run's. Its figures are in the
+	// JSON record as scratch_accuracy, so it is not written again.
+	Scratch *Result `json:"-"`
 	// Data is the dataset and split the figures were measured on, so a later
 	// technique can work on exactly the same split.
 	Data    DataSpec     `json:"-"`

@@ -57,6 +57,15 @@ func (p *basePicker) observe(msg tea.Msg) (changed bool, want lab.RunID) {
 		if p.baseline == 0 && res.Task == lab.TaskTrain {
 			p.baseline = msg.Run
 		}
+		// A distillation's scratch student, registered by the lab under a
+		// run of its own, was trained on the distillation's data.
+		if sc := r.Scratch; sc != nil && sc.Run != 0 && sc.Model != nil && p.find(sc.Run) == nil {
+			scr := *sc
+			p.runs = append(p.runs, &scr)
+			if d, ok := p.data[msg.Run]; ok {
+				p.data[sc.Run] = d
+			}
+		}
 		return true, 0
 	case baselineSetMsg:
 		if msg.ok {
@@ -182,6 +191,8 @@ func taskText(r *lab.Result) string {
 		return s
 	case lab.TaskQuantize:
 		return quantText(r)
+	case lab.TaskDistillScratch:
+		return "distill (scratch)"
 	case "":
 		return "?"
 	}

@@ -32,10 +32,10 @@ func (w weightMatrix) sparsity() float64 {
 
 // readWeights returns a Cmd that reads m's weight matrices for run. m may be
 // a registered model shared with other runs: it is only read.
-func readWeights(run lab.RunID, m *core.Model) tea.Cmd {
+func readWeights(run lab.RunID, tag int, m *core.Model) tea.Cmd {
 	return func() tea.Msg {
 		mats, err := weightMatrices(m)
-		return weightsMsg{run: run, mats: mats, err: err}
+		return weightsMsg{run: run, tag: tag, mats: mats, err: err}
 	}
 }
 

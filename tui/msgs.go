@@ -66,6 +66,7 @@ type runSelectedMsg struct{ id lab.RunID }
 // Prune screen's heatmap and per-layer bars.
 type weightsMsg struct {
 	run  lab.RunID
+	tag  int // the request's number (pruneScreen.matsTag)
 	mats []weightMatrix
 	err  error
 }

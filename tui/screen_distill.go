@@ -470,7 +470,7 @@ func (s *distillScreen) tableView(w int) string {
 	}
 	lines := []string{heading(st, title, w), t.View(st, w, len(t.rows)+1),
 		wrapUpTo(st.Muted, "both students share one architecture: params, size and latency are measured once, "+
-			"on the first seed's distilled student, which Results lists", w, 2)}
+			"on the first seed's distilled student; Results lists both students", w, 2)}
 	verdict, style := distillVerdict(r)
 	lines = append(lines, wrapUpTo(style(st), verdict, w, 2))
 	return strings.Join(lines, "\n")

@@ -230,7 +230,10 @@ func (s *pruneScreen) Update(msg tea.Msg) tea.Cmd {
 			s.handleSensEvent(lab.Event(msg))
 		}
 	case weightsMsg:
-		if msg.run == s.matsWant && s.matsTag > 0 {
+		// Reads run concurrently: only the answer to the latest request
+		// counts, so an earlier epoch's snapshot never replaces a later one
+		// or the final model.
+		if msg.run == s.matsWant && msg.tag == s.matsTag && s.matsTag > 0 {
 			s.mats, s.matsErr = msg.mats, msg.err
 			s.layer = min(s.layer, max(0, len(s.mats)-1))
 			if s.layersK != "final" && s.run != 0 && msg.run == s.run {
@@ -268,7 +271,7 @@ func (s *pruneScreen) syncWeights() tea.Cmd {
 func (s *pruneScreen) requestWeights(run lab.RunID, m *core.Model, of string) tea.Cmd {
 	s.matsWant, s.matsOf = run, of
 	s.matsTag++
-	return readWeights(run, m)
+	return readWeights(run, s.matsTag, m)
 }
 
 func (s *pruneScreen) handleKey(msg tea.KeyMsg) tea.Cmd {
@@ -312,7 +315,8 @@ func (s *pruneScreen) pruneSpec() lab.PruneSpec {
 	base := s.chosen()
 	data, _ := s.bases.dataFor(base)
 	spec := lab.PruneSpec{Data: data, BaseRun: base, Method: v(fpMethod), Sparsity: percentOf(v(fpSparsity)),
-		Schedule: v(fpSchedule), Epochs: epochs, Rewind: v(fpRewind) == "yes", Dense: v(fpLayout) == "dense", Seed: seed}
+		Schedule: v(fpSchedule), Epochs: epochs, Rewind: v(fpRewind) == "yes", Dense: v(fpLayout) == "dense", Seed: seed,
+		SnapshotEvery: 1} // a snapshot per epoch: live layer bars and heatmap
 	if spec.Rewind {
 		spec.Schedule = "" // rounds, not a schedule
 	}
@@ -677,7 +681,7 @@ func (s *pruneScreen) barsView(w, rows int) string {
 		title = "Layers (live)"
 	}
 	if len(s.layers) == 0 {
-		msg := "per-layer sparsity when the run finishes"
+		msg := "per-layer sparsity each epoch"
 		if s.state == runFailed || s.state == runCancelled {
 			msg = "no per-layer figures: the run did not finish"
 		}
@@ -697,7 +701,7 @@ func (s *pruneScreen) heatView(w, h int) string {
 		return vjoin(heading(st, "Weights", w), st.Bad.Render(fit("no heatmap: "+s.matsErr.Error(), w, 1)))
 	case len(s.mats) == 0 && s.active():
 		return vjoin(heading(st, "Weights", w), st.Muted.Render(wrapText(st.Muted,
-			"the pruned weights show here when the run finishes (the prune job sends no snapshots while it fine-tunes)", w, 2)))
+			"the pruned weights show here after each fine-tuning epoch, and when the run finishes", w, 2)))
 	case len(s.mats) == 0:
 		return ""
 	}

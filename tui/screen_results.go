@@ -121,16 +121,14 @@ func (s *resultsScreen) Update(msg tea.Msg) tea.Cmd {
 		if msg.Kind != lab.Finished || msg.Result == nil || msg.Result.Task == lab.TaskSensitivity {
 			return nil
 		}
-		for _, r := range s.results {
-			if r.Run == msg.Run {
-				return nil
+		s.add(msg.Result, msg.Run)
+		// A distillation's scratch student is a run of the lab's own: it
+		// has no Started or Finished event, only this result.
+		if sc := msg.Result.Scratch; sc != nil && sc.Run != 0 {
+			if id, ok := s.from[msg.Run]; ok {
+				s.from[sc.Run] = id
 			}
-		}
-		res := *msg.Result
-		res.Run = msg.Run
-		s.results = append(s.results, &res)
-		if s.baseline == 0 && res.Task == lab.TaskTrain {
-			s.baseline = msg.Run // the lab's rule: the first training run until one is marked
+			s.add(sc, sc.Run)
 		}
 	case baselineSetMsg:
 		if msg.ok {
@@ -147,6 +145,21 @@ func (s *resultsScreen) Update(msg tea.Msg) tea.Cmd {
 		return s.handleKey(msg)
 	}
 	return nil
+}
+
+// add lists r as finished run id, unless it is listed already.
+func (s *resultsScreen) add(r *lab.Result, id lab.RunID) {
+	for _, have := range s.results {
+		if have.Run == id {
+			return
+		}
+	}
+	res := *r
+	res.Run = id
+	s.results = append(s.results, &res)
+	if s.baseline == 0 && res.Task == lab.TaskTrain {
+		s.baseline = id // the lab's rule: the first training run until one is marked
+	}
 }
 
 func (s *resultsScreen) handleKey(msg tea.KeyMsg) tea.Cmd {
@@ -388,7 +401,7 @@ func (s *resultsScreen) detailView(w, h int) string {
 func (s *resultsScreen) compareWith(r *lab.Result) (*lab.Result, string) {
 	if r.Baseline != nil {
 		what := "its base model"
-		if r.Task == lab.TaskDistill {
+		if r.Task == lab.TaskDistill || r.Task == lab.TaskDistillScratch {
 			what = "its teacher"
 		}
 		if id, ok := s.from[r.Run]; ok && id != 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -127,6 +128,13 @@ func distilledResult(id lab.RunID) *lab.Result {
 	ta := 0.965
 	teacher := fixtureResult(0, "mlp:32,32", ta, 5400)
 	teacher.History = nil
+	// The first seed's scratch student, registered by the lab as the next run.
+	scratch := &lab.Result{Task: lab.TaskDistillScratch, Dataset: "moons", Arch: "mlp:16", TestAccuracy: 0.93, TestLoss: 0.25,
+		Params: 322, NonzeroParams: 322, SizeBytes: 2100, MACs: 288, LatencyMicros: 2.0, ThroughputSPS: 2e6,
+		TrainSeconds: 0.9, Epochs: 4, Seed: 1, Run: id + 1, Baseline: teacher,
+		Metrics: core.Metrics{Loss: 0.25, Accuracy: 0.93, Confusion: [][]int{{93, 7}, {7, 93}},
+			PerClass: []core.ClassMetrics{{Class: "0", Precision: 0.93, Recall: 0.93, F1: 0.93, Support: 100},
+				{Class: "1", Precision: 0.93, Recall: 0.93, F1: 0.93, Support: 100}}}}
 	return &lab.Result{Task: lab.TaskDistill, Dataset: "moons", Arch: "mlp:16", TestAccuracy: 0.951, TestLoss: 0.2,
 		Params: 322, NonzeroParams: 322, SizeBytes: 2100, MACs: 288, LatencyMicros: 1.9, ThroughputSPS: 2e6,
 		TrainSeconds: 1.1, Epochs: 4, Seed: 1, Run: id, Baseline: teacher, TeacherAccuracy: &ta,
@@ -134,7 +142,8 @@ func distilledResult(id lab.RunID) *lab.Result {
 		DistilledAccuracy: &lab.Spread{Mean: 0.949, SD: 0.003, Runs: []float64{0.951, 0.946, 0.95}},
 		Metrics: core.Metrics{Loss: 0.2, Accuracy: 0.951, Confusion: [][]int{{95, 5}, {5, 95}},
 			PerClass: []core.ClassMetrics{{Class: "0", Precision: 0.95, Recall: 0.95, F1: 0.95, Support: 100},
-				{Class: "1", Precision: 0.95, Recall: 0.95, F1: 0.95, Support: 100}}}}
+				{Class: "1", Precision: 0.95, Recall: 0.95, F1: 0.95, Support: 100}}},
+		Scratch: scratch}
 }
 
 // distillRunning starts a distillation of run 1 (run 2) and feeds it the
@@ -238,7 +247,7 @@ func TestPruneStartReturnsCmdAndStartsNothing(t *testing.T) {
 		t.Fatalf("run 2 started with %T (%s), want a PruneSpec", f.config(2), f.tasks[1])
 	}
 	want := lab.PruneSpec{Data: lab.DataSpec{Name: "moons", Seed: 1}, BaseRun: 1, Method: "global", Sparsity: 0.9,
-		Schedule: lab.ScheduleOneShot, Epochs: 5, Seed: 1}
+		Schedule: lab.ScheduleOneShot, Epochs: 5, Seed: 1, SnapshotEvery: 1}
 	if spec != want {
 		t.Fatalf("started %+v\nwant    %+v", spec, want)
 	}
@@ -571,4 +580,116 @@ func TestSensitivityRowsFit(t *testing.T) {
 		}
 	}
 	_ = time.Second
+}
+
+// TestResultsListsBothStudents finishes a distillation whose result carries
+// the scratch student (run 3, a run the TUI never saw start): Results lists
+// both students, compares the scratch one with the teacher, and exports it;
+// the technique screens offer it as a base.
+func TestResultsListsBothStudents(t *testing.T) {
+	m, _ := newTestModel(t, 120, 40)
+	trainedBase(t, m)
+	showScreen(m, "Distill")
+	run(m, press(m, "s"))
+	res := distilledResult(2)
+	for _, r := range []*lab.Result{res, res.Scratch} {
+		mdl, err := core.Build("mlp:16", []int{2}, []string{"0", "1"}, core.BuildOptions{Seed: uint64(r.Run)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Model = mdl
+	}
+	deliver(m, lab.Event{Run: 2, Kind: lab.Finished, Result: res})
+	deliver(m, lab.Event{Run: 2, Kind: lab.Finished, Result: res}) // twice: listed once
+	showScreen(m, "Results")
+	r := screenNamed(m, "Results").(*resultsScreen)
+	if len(r.results) != 3 || r.results[1].Run != 2 || r.results[2].Run != 3 {
+		t.Fatalf("results %v, want runs 1, 2, 3", r.results)
+	}
+	tab := r.runsTable()
+	if got := []string{tab.rows[1][2].text, tab.rows[2][2].text}; got[0] != "distill" || got[1] != "distill (scratch)" {
+		t.Fatalf("made by %q", got)
+	}
+	if acc := tab.rows[2][3].text; acc != "93.0%" {
+		t.Errorf("scratch accuracy %q, want 93.0%%", acc)
+	}
+	if _, label := r.compareWith(r.results[2]); label != "its teacher (run 1, mlp:32,32)" {
+		t.Errorf("the scratch student is compared with %q", label)
+	}
+	press(m, "down", "down")
+	view := ansi.Strip(m.View())
+	for _, want := range []string{"distill (scratch)", "Run 3: mlp:16 on moons", "vs its teacher (run 1, mlp:32,32): -3.5 points"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("the view lacks %q:\n%s", want, view)
+		}
+	}
+	press(m, "e")
+	if !r.exporting || !strings.Contains(r.path.Value(), "run3") {
+		t.Fatalf("export of run 3: exporting %v, path %q", r.exporting, r.path.Value())
+	}
+	path := filepath.Join(t.TempDir(), "scratch.safetensors")
+	r.path.SetValue(path)
+	run(m, press(m, "enter"))
+	got, info, err := core.LoadModel(path)
+	if err != nil || info.Task != lab.TaskDistillScratch || got.Arch != "mlp:16" {
+		t.Fatalf("exported scratch student: %v, %+v", err, info)
+	}
+	// The Prune screen can start from it, on the distillation's data.
+	p := prune(m)
+	if p.bases.find(3) == nil {
+		t.Fatal("the Prune screen does not offer run 3")
+	}
+	if d, known := p.bases.dataFor(3); !known || d.Name != "moons" {
+		t.Errorf("run 3's data %+v (known %v)", d, known)
+	}
+}
+
+// TestPruneSnapshotUpdatesLiveViews feeds the Prune screen epoch ends with
+// snapshots: the heatmap and the layer bars follow the latest, and a late
+// answer for an earlier epoch is dropped.
+func TestPruneSnapshotUpdatesLiveViews(t *testing.T) {
+	m, _ := newTestModel(t, 120, 40)
+	trainedBase(t, m)
+	showScreen(m, "Prune")
+	run(m, press(m, "s"))
+	p := prune(m)
+	deliver(m, lab.Event{Run: 2, Kind: lab.Started})
+	snap := func(sparsity float64) *core.Model {
+		mdl, _, err := core.Prune(fixtureBase(t), core.PruneConfig{Method: "global", Sparsity: sparsity})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mdl
+	}
+	st1, st2 := pruneProgress(1, 20, true), pruneProgress(2, 20, true)
+	st1.Snapshot, st1.Sparsity = snap(0.5), 0.5
+	st2.Snapshot = snap(0.9)
+	cmd1 := m.broadcast(labEventMsg{Run: 2, Kind: lab.Progress, Stats: st1})
+	if len(p.mats) != 0 {
+		t.Fatal("the snapshot was read in Update")
+	}
+	cmd2 := m.broadcast(labEventMsg{Run: 2, Kind: lab.Progress, Stats: st2})
+	run(m, cmd2)
+	run(m, cmd1) // late: epoch 1's answer after epoch 2's
+	if p.matsOf != "run 2 at epoch 2" || len(p.mats) != 3 || p.layersK != "live" || len(p.layers) != 3 {
+		t.Fatalf("heatmap of %q, %d matrices, bars %q %d", p.matsOf, len(p.mats), p.layersK, len(p.layers))
+	}
+	var zeros, n int
+	for _, w := range p.mats {
+		zeros, n = zeros+w.Zeros, n+len(w.Abs)
+	}
+	if got := float64(zeros) / float64(n); math.Abs(got-0.9) > 0.01 {
+		t.Fatalf("the heatmap is %.3f zero, want epoch 2's 0.9", got)
+	}
+	view := ansi.Strip(m.View())
+	for _, want := range []string{"Layers (live)", "Weights of run 2 at epoch 2"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("the view lacks %q:\n%s", want, view)
+		}
+	}
+	// The finished run replaces the live view with the pruned model's.
+	deliver(m, lab.Event{Run: 2, Kind: lab.Finished, Result: prunedResult(t, 2)})
+	if p.matsOf != "run 2 (pruned)" || p.layersK != "final" {
+		t.Fatalf("after the run: heatmap of %q, bars %q", p.matsOf, p.layersK)
+	}
 }
