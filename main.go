@@ -42,6 +42,7 @@ Usage:
   optlab tune     [flags]                search hyperparameters (grid, random, asha, hyperband, tpe)
   optlab fetch    NAME                   download mnist or fashion-mnist into the cache
   optlab serve    [flags]                serve the lab over SSH, one lab per session
+  optlab bench    [flags]                measure training, inference and GEMM speed
 
 Run 'optlab COMMAND --help' for a command's flags.
 `
@@ -99,6 +100,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdFetch(ctx, args, stdout, stderr)
 	case "serve":
 		return cmdServe(ctx, args, stdout, stderr)
+	case "bench":
+		return cmdBench(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -29,7 +29,7 @@ func activationByName(kind string, alpha float64) (*Activation, bool) {
 // Forward applies the nonlinearity.
 func (a *Activation) Forward(x *Tensor, train bool) *Tensor {
 	a.x = x
-	a.y = ensure(a.y, x.Shape...)
+	a.y = ensureLike(a.y, x)
 	a.apply(a.y.Data, x.Data)
 	return a.y
 }
@@ -64,7 +64,7 @@ func (a *Activation) apply(y, x []float32) {
 
 // Backward multiplies dy by the derivative at the cached input.
 func (a *Activation) Backward(dy *Tensor) *Tensor {
-	a.dx = ensure(a.dx, dy.Shape...)
+	a.dx = ensureLike(a.dx, dy)
 	a.grad(a.dx.Data, dy.Data, a.x.Data, a.y.Data)
 	return a.dx
 }

@@ -1,6 +1,9 @@
 package core
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // Training's forward and backward passes, with the work around each matrix
 // product fused into as few passes over memory as it allows (Train runs
@@ -15,7 +18,8 @@ import "math"
 //   - the first layer's dL/dx, which nothing reads, is not computed.
 //
 // The element-wise loops have AVX-512 versions (fused_amd64.s) that compute
-// the same bits as the Go loops here.
+// the same bits as the Go loops here (all but axpy, which fuses its
+// multiply-adds; the sparse kernel uses it).
 
 // The AVX-512 loops, set by fused_amd64.go; nil elsewhere. They do not
 // check bounds: their Go wrappers do.
@@ -25,6 +29,7 @@ var (
 	reluGradAsm func(dz, dy, z, db []float32)
 	addAsm      func(dst, src []float32)
 	adamAsm     func(w, g, m, v, mask []float32, c *adamConsts)
+	axpyAsm     func(y, x []float32, a float32)
 )
 
 // biasRelu sets z[j] += b[j] and a[j] = max(z[j], 0).
@@ -83,6 +88,18 @@ func addTo(dst, src []float32) {
 	}
 	for j, v := range src {
 		dst[j] += v
+	}
+}
+
+// axpy sets y[j] += a·x[j] (fused multiply-adds where the vector loop runs).
+func axpy(y, x []float32, a float32) {
+	x = x[:len(y)]
+	if axpyAsm != nil {
+		axpyAsm(y, x, a)
+		return
+	}
+	for j, v := range x {
+		y[j] += a * v
 	}
 }
 
@@ -211,7 +228,7 @@ func (d *Dense) forwardAct(x *Tensor, act *Activation) *Tensor {
 		return d.y
 	}
 	act.x = d.y
-	act.y = ensure(act.y, d.y.Shape...)
+	act.y = ensureMatrix(act.y, d.y.Rows(), d.Out)
 	b := d.Bias.W.Data
 	for r := range d.y.Rows() {
 		z, a := d.y.Row(r), act.y.Row(r)
@@ -228,7 +245,7 @@ func (d *Dense) forwardAct(x *Tensor, act *Activation) *Tensor {
 // backwardBias returns dL/dx for dL/dy dy of the last Forward, and sets db
 // to its column sums: the bias gradient of the dense layer before.
 func (a *Activation) backwardBias(dy *Tensor, db []float32) *Tensor {
-	a.dx = ensure(a.dx, dy.Shape...)
+	a.dx = ensureMatrix(a.dx, dy.Rows(), dy.Cols())
 	clear(db)
 	for r := range dy.Rows() {
 		dx, g, x := a.dx.Row(r), dy.Row(r), a.x.Row(r)
@@ -256,12 +273,27 @@ func (d *Dense) backwardSet(dz *Tensor, needDX bool) *Tensor {
 	return d.dx
 }
 
-// ensureMatrix is ensure for a rows×cols tensor. Hot paths use it because
-// ensure's variadic shape escapes (numel may print it), which costs an
-// allocation on every call.
+// ensureMatrix is ensure for a rows×cols tensor, which also keeps t when
+// its storage holds rows×cols values, reshaping it in place (contents
+// unspecified): a layer's buffers then serve the shorter last batch of an
+// epoch, and the full ones after it, without allocating. (ensure's variadic
+// shape would also escape, costing an allocation on every call.)
 func ensureMatrix(t *Tensor, rows, cols int) *Tensor {
-	if t != nil && len(t.Shape) == 2 && t.Shape[0] == rows && t.Shape[1] == cols {
+	if t != nil && len(t.Shape) == 2 && t.Shape[1] == cols && cap(t.Data) >= rows*cols {
+		t.Shape[0], t.Data = rows, t.Data[:rows*cols]
 		return t
 	}
 	return NewTensor(rows, cols)
+}
+
+// ensureLike is ensureMatrix for a tensor of like's shape, of any rank: t
+// is kept, reshaped in place, when only the first dimension differs and its
+// storage holds like's values.
+func ensureLike(t, like *Tensor) *Tensor {
+	if t != nil && len(t.Shape) == len(like.Shape) && len(t.Shape) > 0 &&
+		slices.Equal(t.Shape[1:], like.Shape[1:]) && cap(t.Data) >= len(like.Data) {
+		t.Shape[0], t.Data = like.Shape[0], t.Data[:len(like.Data)]
+		return t
+	}
+	return NewTensor(like.Shape...)
 }

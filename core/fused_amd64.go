@@ -21,8 +21,12 @@ func addAVX512(dst, src []float32)
 //go:noescape
 func adamAVX512(w, g, m, v, mask []float32, c *adamConsts)
 
+//go:noescape
+func axpyAVX512(y, x []float32, a float32)
+
 func init() {
 	if cpu.X86.HasAVX512F {
 		biasReluAsm, reluAsm, reluGradAsm, addAsm, adamAsm = biasReluAVX512, reluAVX512, reluGradAVX512, addAVX512, adamAVX512
+		axpyAsm = axpyAVX512
 	}
 }

@@ -261,3 +261,49 @@ adtail:
 addone:
 	VZEROUPPER
 	RET
+
+// func axpyAVX512(y, x []float32, a float32)
+//
+// y[j] += a·x[j] for j < len(y), with one rounding (FMA).
+TEXT ·axpyAVX512(SB), NOSPLIT, $0-52
+	MOVQ         y_base+0(FP), DI
+	MOVQ         y_len+8(FP), CX
+	MOVQ         x_base+24(FP), SI
+	VBROADCASTSS a+48(FP), Z0
+	TAILMASK
+	SHRQ $5, CX
+	JZ   xpy16
+
+xpy32:
+	VMOVUPS     (DI), Z1
+	VMOVUPS     64(DI), Z2
+	VFMADD231PS (SI), Z0, Z1
+	VFMADD231PS 64(SI), Z0, Z2
+	VMOVUPS     Z1, (DI)
+	VMOVUPS     Z2, 64(DI)
+	ADDQ        $128, DI
+	ADDQ        $128, SI
+	DECQ        CX
+	JNZ         xpy32
+
+xpy16:
+	MOVQ y_len+8(FP), CX
+	TESTQ $16, CX
+	JZ    xpytail
+	VMOVUPS     (DI), Z1
+	VFMADD231PS (SI), Z0, Z1
+	VMOVUPS     Z1, (DI)
+	ADDQ        $64, DI
+	ADDQ        $64, SI
+
+xpytail:
+	KORTESTW K1, K1
+	JZ       xpydone
+	VMOVUPS.Z   (DI), K1, Z1
+	VMOVUPS.Z   (SI), K1, Z2
+	VFMADD231PS Z2, Z0, Z1
+	VMOVUPS     Z1, K1, (DI)
+
+xpydone:
+	VZEROUPPER
+	RET

@@ -9,9 +9,9 @@ import (
 
 // withoutFusedAsm runs f with the element-wise loops' Go versions.
 func withoutFusedAsm(f func()) {
-	br, r, rg, a, ad := biasReluAsm, reluAsm, reluGradAsm, addAsm, adamAsm
-	defer func() { biasReluAsm, reluAsm, reluGradAsm, addAsm, adamAsm = br, r, rg, a, ad }()
-	biasReluAsm, reluAsm, reluGradAsm, addAsm, adamAsm = nil, nil, nil, nil, nil
+	br, r, rg, a, ad, ax := biasReluAsm, reluAsm, reluGradAsm, addAsm, adamAsm, axpyAsm
+	defer func() { biasReluAsm, reluAsm, reluGradAsm, addAsm, adamAsm, axpyAsm = br, r, rg, a, ad, ax }()
+	biasReluAsm, reluAsm, reluGradAsm, addAsm, adamAsm, axpyAsm = nil, nil, nil, nil, nil, nil
 	f()
 }
 
@@ -194,8 +194,9 @@ func TestTrainPassMatchesLayers(t *testing.T) {
 	}
 }
 
-// TestTrainStepAllocatesNothing checks the steady state of a training step
-// as Train runs it: forward, loss, backward and the Adam update.
+// TestTrainStepAllocatesNothing checks the steady state of training steps
+// as Train runs them (forward, loss, backward and the Adam update), with
+// the short last batch of an epoch between full ones.
 func TestTrainStepAllocatesNothing(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 1))
 	m, _ := Build("mlp:128,64", []int{64}, []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, BuildOptions{})
@@ -208,13 +209,90 @@ func TestTrainStepAllocatesNothing(t *testing.T) {
 	params := m.Params()
 	pass := newTrainPass(m)
 	dl := NewTensor(64, 10)
-	step := func() {
-		SoftmaxCrossEntropy(pass.forward(x), labels, dl)
-		pass.backward(dl)
-		opt.Step(params, 0.001)
+	short, shortLabels, shortDL := TensorFrom(x.Data[:24*64], 24, 64), labels[:24], NewTensor(24, 10)
+	epoch := func() { // two full batches and a short last one
+		for _, b := range []struct {
+			x, dl  *Tensor
+			labels []int
+		}{{x, dl, labels}, {x, dl, labels}, {short, shortDL, shortLabels}} {
+			SoftmaxCrossEntropy(pass.forward(b.x), b.labels, b.dl)
+			pass.backward(b.dl)
+			opt.Step(params, 0.001)
+		}
 	}
-	step()
-	if a := testing.AllocsPerRun(20, step); a != 0 {
-		t.Fatalf("a training step allocates %v times", a)
+	epoch()
+	if a := testing.AllocsPerRun(20, epoch); a != 0 {
+		t.Fatalf("an epoch of three training steps allocates %v times", a)
+	}
+}
+
+// BenchmarkAdamUpdate times the fused Adam update on the weights of the
+// MNIST-sized MLP's first layer (784×256), vector loop and Go loop.
+func BenchmarkAdamUpdate(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	w, g := randTensor(r, 784*256).Data, randTensor(r, 784*256).Data
+	m, v := make([]float32, len(w)), make([]float32, len(w))
+	c := &adamConsts{b1: 0.9, ob1: 0.1, b2: 0.999, ob2: 1 - float32(0.999), alpha: 1e-3, eps: 1e-8}
+	for _, vec := range []bool{true, false} {
+		name := map[bool]string{true: "vector", false: "go"}[vec]
+		b.Run(name, func(b *testing.B) {
+			if vec && adamAsm == nil {
+				b.Skip("no AVX-512")
+			}
+			run := func() {
+				for b.Loop() {
+					adamUpdate(w, g, m, v, nil, c)
+				}
+			}
+			if vec {
+				run()
+			} else {
+				withoutFusedAsm(run)
+			}
+			b.ReportMetric(float64(len(w))*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gparams/s")
+		})
+	}
+}
+
+// TestInferenceAllocatesNothing checks that forward passes of a float and
+// an int8 model allocate nothing once their buffers exist, one sample at a
+// time and in batches.
+func TestInferenceAllocatesNothing(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 2))
+	d := &Dataset{SampleShape: []int{64}, Classes: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}}
+	d.X = randTensor(r, 300, 64).Data
+	for range 300 {
+		d.Y = append(d.Y, r.IntN(10))
+	}
+	m, _ := Build("mlp:128,64", []int{64}, d.Classes, BuildOptions{})
+	q, _, err := Quantize(m, d, QuantConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, batch := TensorFrom(d.X[:64], 1, 64), TensorFrom(d.X[:256*64], 256, 64)
+	for _, model := range []*Model{m, q} {
+		pass := func() {
+			model.Forward(batch, false)
+			model.Forward(one, false)
+		}
+		pass()
+		if a := testing.AllocsPerRun(20, pass); a != 0 {
+			t.Errorf("%s: a forward pass allocates %v times", model.Layers[0].Spec().Kind, a)
+		}
+	}
+}
+
+// TestAxpy checks axpy's vector loop against the Go loop on every tail
+// length, within the rounding that fusing each multiply-add saves.
+func TestAxpy(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for n := range 70 {
+		x, y := randTensor(r, n+1).Data, randTensor(r, n+1).Data
+		got, want := slices.Clone(y), slices.Clone(y)
+		axpy(got[:n], x, 0.37)
+		withoutFusedAsm(func() { axpy(want[:n], x, 0.37) })
+		if !equalApprox(got, want, 1e-6) || got[n] != y[n] {
+			t.Fatalf("n=%d: %v, want %v", n, got, want)
+		}
 	}
 }

@@ -89,7 +89,8 @@ var gemmDotRowsMax = 4
 
 // gemmMaxThreads caps the goroutines of one product when positive;
 // otherwise GOMAXPROCS does. Benchmarks set it to 1 to measure one core.
-var gemmMaxThreads = 0
+// It is atomic because MeasureGEMM sets it while other products may run.
+var gemmMaxThreads atomic.Int64
 
 // gemmParallelMin is the number of multiply-adds (m·n·k) from which a
 // product is split across goroutines. Waking an idle core for the helper
@@ -111,8 +112,8 @@ func gemmThreads(kern *gemmKernel, m, n, k int) int {
 		return 1
 	}
 	threads := runtime.GOMAXPROCS(0)
-	if gemmMaxThreads > 0 {
-		threads = min(threads, gemmMaxThreads)
+	if limit := int(gemmMaxThreads.Load()); limit > 0 {
+		threads = min(threads, limit)
 	}
 	if m >= n {
 		return min(threads, ceilDiv(m, kern.mr))
@@ -301,6 +302,8 @@ func (p *gemmProblem) dotRows(dot func(k int, x, b []float32, ldb int, c []float
 		x = buf.a
 	}
 	whole := n &^ 3
+	var tbuf *gemmBuf
+	var tail []float32
 	for i := range p.m {
 		if p.transA {
 			for q := range x {
@@ -311,17 +314,23 @@ func (p *gemmProblem) dotRows(dot func(k int, x, b []float32, ldb int, c []float
 		}
 		row := p.c[i*p.ldc : i*p.ldc+n]
 		dot(k, x, p.b, ldb, row[:whole], p.alpha, p.beta)
-		if whole < n {
-			// The last four rows of b again, into a scratch tile, so the
-			// kernel reads no further than b's last row.
-			var t [4]float32
-			dot(k, x, p.b[(n-4)*ldb:], ldb, t[:], p.alpha, 0)
+		if whole < n && p.beta == 0 {
+			// The last four rows of b again, so the kernel reads no
+			// further than b's last row; the outputs before the tail it
+			// writes again are the same.
+			dot(k, x, p.b[(n-4)*ldb:], ldb, row[n-4:], p.alpha, 0)
+		} else if whole < n {
+			// The same into a scratch tile, as C is read (a stack array
+			// passed to the kernel through a function value would escape).
+			if tail == nil {
+				tbuf = getGemmBuf()
+				defer putGemmBuf(tbuf)
+				tbuf.tile = growTo(tbuf.tile, 4)
+				tail = tbuf.tile
+			}
+			dot(k, x, p.b[(n-4)*ldb:], ldb, tail, p.alpha, 0)
 			for j := whole; j < n; j++ {
-				v := t[j-(n-4)]
-				if p.beta != 0 {
-					v += p.beta * row[j]
-				}
-				row[j] = v
+				row[j] = tail[j-(n-4)] + p.beta*row[j]
 			}
 		}
 	}

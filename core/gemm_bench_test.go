@@ -20,8 +20,7 @@ func benchGemm(b *testing.B, transA, transB bool, m, n, k int) {
 
 // withThreads runs f with gemm limited to the given number of goroutines.
 func withThreads(threads int, f func()) {
-	defer func(old int) { gemmMaxThreads = old }(gemmMaxThreads)
-	gemmMaxThreads = threads
+	defer gemmMaxThreads.Store(gemmMaxThreads.Swap(int64(threads)))
 	f()
 }
 

@@ -44,30 +44,41 @@ func gemmS8Pre(m, n, k int, a []int8, lda int, b []int8, ldb int, pb []byte, c [
 	if pb != nil && len(pb) != s8PackedLen(n, k) {
 		panic(fmt.Sprintf("core: gemmS8: packed B has %d bytes, want %d for %d×%d", len(pb), s8PackedLen(n, k), n, k))
 	}
+	// Given B packed, a few rows go one at a time through it, but for fewer
+	// than 32 columns (one partial sliver: two accumulators, bound by
+	// VPDPBUSD's latency) the dot-product kernels below are faster.
+	few := m < gemvS8RowsMax
 	switch {
-	case pb != nil && m < gemvS8RowsMax:
+	case pb != nil && few && n >= 32:
 		gemvS8Rows(m, n, k, a, lda, pb, c, ldc)
 		return
-	case m >= gemmS8PackMin || pb != nil:
+	case m >= gemmS8PackMin || pb != nil && !few:
 		gemmS8Packed(m, n, k, a, lda, b, ldb, pb, c, ldc)
 		return
 	}
 	i := 0
+	var corr []int32
+	if m >= 4 {
+		// In a buffer: a stack array passed to the kernel through a
+		// function value would escape, an allocation per call.
+		buf := getGemmBuf()
+		defer putGemmBuf(buf)
+		buf.corr = growTo(buf.corr, 4)
+		corr = buf.corr
+	}
 	for ; i+4 <= m; i += 4 {
 		// Four rows of A at a time share each load of b.
-		var corr [4]int32
-		for r := range corr {
+		for r := range 4 {
 			corr[r] = -128 * sumS8Asm(a[(i+r)*lda:(i+r)*lda+k])
 		}
 		ai, ci := a[i*lda:], c[i*ldc:]
 		whole := n &^ 3
-		s8Dot4x4Asm(k, ai, lda, b, ldb, ci, ldc, corr[:], whole/4)
+		s8Dot4x4Asm(k, ai, lda, b, ldb, ci, ldc, corr, whole/4)
 		if whole < n {
-			var t [16]int32
-			s8Dot4x4Asm(k, ai, lda, b[(n-4)*ldb:], ldb, t[:], 4, corr[:], 1)
-			for r := range 4 {
-				copy(ci[r*ldc+whole:r*ldc+n], t[r*4+whole-(n-4):r*4+4])
-			}
+			// The last four rows of b again, into the last four columns,
+			// so the kernel reads no further than b's last row; the exact
+			// sums it writes again are the same.
+			s8Dot4x4Asm(k, ai, lda, b[(n-4)*ldb:], ldb, ci[n-4:], ldc, corr, 1)
 		}
 	}
 	for ; i < m; i++ {
@@ -78,11 +89,8 @@ func gemmS8Pre(m, n, k int, a []int8, lda int, b []int8, ldb int, pb []byte, c [
 		whole := n &^ 3
 		s8DotAsm(k, x, b, ldb, row[:whole], corr)
 		if whole < n {
-			// The last four rows of b again, so the kernel reads no further
-			// than b's last row.
-			var t [4]int32
-			s8DotAsm(k, x, b[(n-4)*ldb:], ldb, t[:], corr)
-			copy(row[whole:], t[whole-(n-4):])
+			// As above, for one row.
+			s8DotAsm(k, x, b[(n-4)*ldb:], ldb, row[n-4:], corr)
 		}
 	}
 }

@@ -184,12 +184,12 @@ func TestGemmBetaZeroIgnoresC(t *testing.T) {
 // to force it) in both directions, into as many pieces as goroutines and
 // into more, and with one goroutine allowed.
 func TestGemmThreads(t *testing.T) {
-	defer func(threads, least int) { gemmMaxThreads, gemmParallelMin = threads, least }(gemmMaxThreads, gemmParallelMin)
+	defer func(threads int64, least int) { gemmMaxThreads.Store(threads); gemmParallelMin = least }(gemmMaxThreads.Load(), gemmParallelMin)
 	gemmParallelMin = 1
 	withKernel(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(5, 6))
 		for _, threads := range []int{1, 2} {
-			gemmMaxThreads = threads
+			gemmMaxThreads.Store(int64(threads))
 			// Split by rows and by columns; the last two make three pieces.
 			for _, d := range [][3]int{{50, 33, 20}, {20, 70, 15}, {800, 9, 5}, {5, 900, 7}} {
 				if got := gemmThreads(gemmImpl, d[0], d[1], d[2]); got != min(threads, runtime.GOMAXPROCS(0)) {
@@ -257,6 +257,25 @@ func FuzzGemm(f *testing.F) {
 				r := rand.New(rand.NewPCG(seed, uint64(flags)))
 				newGemmCase(r, flags&1 != 0, flags&2 != 0, int(m), int(n), int(k), pad, alpha, beta).check(t)
 			}()
+		}
+	})
+}
+
+// TestGemmFewRowsTail checks what dotRows relies on when it computes the
+// last outputs of a row again (beta = 0): an output has the same bits
+// whichever group of four rows of B the kernel takes it in, so the outputs
+// before the tail do not depend on the width of C.
+func TestGemmFewRowsTail(t *testing.T) {
+	withKernel(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(4, 9))
+		for _, k := range []int{3, 16, 64, 100, 784} {
+			x, b := randTensor(r, 1, k).Data, randTensor(r, 10, k).Data
+			c10, c8 := make([]float32, 10), make([]float32, 8)
+			gemm(false, true, 1, 10, k, 1, x, k, b, k, 0, c10, 10)
+			gemm(false, true, 1, 8, k, 1, x, k, b, k, 0, c8, 8)
+			if !slices.Equal(c10[:8], c8) {
+				t.Fatalf("k=%d: %v with 10 outputs, %v with 8", k, c10[:8], c8)
+			}
 		}
 	})
 }

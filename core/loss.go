@@ -35,27 +35,36 @@ func SoftmaxCrossEntropy(logits *Tensor, labels []int, dlogits *Tensor) (loss fl
 				mx, arg = v, j
 			}
 		}
-		var sum float64
-		for _, v := range row {
-			sum += math.Exp(float64(v - mx))
+		// One exp per logit: kept in g (when there is one) to be scaled
+		// into the softmax once their sum is known.
+		var g []float32
+		if dlogits != nil {
+			g = dlogits.Data[i*c : (i+1)*c]
 		}
-		logSum := math.Log(sum)
+		var sum float64
+		for j, v := range row {
+			e := math.Exp(float64(v - mx))
+			sum += e
+			if g != nil {
+				g[j] = float32(e)
+			}
+		}
 		if y >= 0 {
-			loss += logSum - float64(row[y]-mx)
+			loss += math.Log(sum) - float64(row[y]-mx)
 			if arg == y {
 				correct++
 			}
 		}
-		if dlogits == nil {
+		if g == nil {
 			continue
 		}
-		g := dlogits.Data[i*c : (i+1)*c]
 		if y < 0 {
 			clear(g)
 			continue
 		}
-		for j, v := range row {
-			g[j] = float32(math.Exp(float64(v-mx)-logSum)) * inv
+		scale := float64(inv) / sum
+		for j, e := range g {
+			g[j] = float32(float64(e) * scale)
 		}
 		g[y] -= inv
 	}

@@ -44,7 +44,9 @@ func quantizeCodes(g *qgrid, dst []int8, src []float32) int64 {
 	inv, off, lo := g.inv, g.off, g.lo
 	var t int64
 	for i, v := range src {
-		f := min(max(float64(v)*inv+off, 0), top)
+		// The conversion rounds the product on its own, as the vector loop
+		// does, even where the compiler would fuse a multiply-add.
+		f := min(max(float64(float64(v)*inv)+off, 0), top)
 		if f != f { // NaN
 			f = 0
 		}

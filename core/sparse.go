@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-
-	"gonum.org/v1/gonum/blas/blas32"
 )
 
 // SparseDense is an inference-only fully connected layer, y = x·Wᵀ + b, whose
@@ -47,12 +45,14 @@ type csrMatrix struct {
 
 // SparseKernelMin is the fraction of zero weights from which a SparseDense
 // layer computes with the sparse kernels rather than the dense GEMM.
-// Measured on a 784×256 layer (BenchmarkSparseForward, five runs on a busy
-// 2-core AVX-512 EPYC), in µs per sample, sparse against dense: one sample
-// at a time, 15–28 against 12–15 at 90% sparsity, 7–10 against 8–14 at 93%,
-// 5–6 against 8–10 at 95%; in batches of 256, 4.2–5.7 against 2.7–4.0 at
-// 90%, 3.6–4.9 against 4.2–5.4 at 93%, 2.9–3.2 against 4.0–5.2 at 95%. The
-// crossover is near 93% for both. Re-measure when gemm changes.
+// Measured on a 784×256 layer (BenchmarkSparseForward, the best of five runs
+// on a busy 2-core AVX-512 EPYC), in µs per sample, sparse against dense:
+// one sample at a time, 9.4 against 7.2 at 90% sparsity, 6.7 against 7.4 at
+// 93%, 5.0 against 7.3 at 95%; in batches of 256 (since spmmCols runs its
+// AXPYs and transposes vectorized), 3.6 against 3.9 at 80%, 1.9 against
+// 4.0 at 90%, 1.1 against 4.0 at 95%. One sample at a time crosses over near
+// 93%, batches near 80%; the threshold is the single sample's, so that
+// latency never suffers. Re-measure when gemm changes.
 const SparseKernelMin = 0.93
 
 // csrExtraHeader approximates what CSR adds to a file's JSON header: two
@@ -302,15 +302,11 @@ func spmmRows[I uint16 | int32](y, x []float32, n, in, out int, rowPtr []int32, 
 
 // spmmCols computes y = x·Wᵀ + b for a batch: with x transposed into xt (one
 // row per input, one column per sample), each stored weight adds v·xt[c] to
-// output row o of yt, a contiguous AXPY that gonum runs with SIMD; yt is
-// transposed back into y.
+// output row o of yt, a contiguous AXPY (axpy, vectorized); yt is
+// transposed back into y. Both transposes go eight rows at a time through
+// gemm's packing loop.
 func spmmCols[I uint16 | int32](y, x, xt, yt []float32, n, in, out int, rowPtr []int32, cols []I, vals, bias []float32) {
-	for i := range n {
-		for j, v := range x[i*in : (i+1)*in] {
-			xt[j*n+i] = v
-		}
-	}
-	impl := blas32.Implementation()
+	transposeInto(xt, x, n, in)
 	for o := range out {
 		yo := yt[o*n : (o+1)*n]
 		for i := range yo {
@@ -318,12 +314,21 @@ func spmmCols[I uint16 | int32](y, x, xt, yt []float32, n, in, out int, rowPtr [
 		}
 		for k := rowPtr[o]; k < rowPtr[o+1]; k++ {
 			c := int(cols[k])
-			impl.Saxpy(n, vals[k], xt[c*n:(c+1)*n], 1, yo, 1)
+			axpy(yo, xt[c*n:(c+1)*n], vals[k])
 		}
 	}
-	for o := range out {
-		for i, v := range yt[o*n : (o+1)*n] {
-			y[i*out+o] = v
+	transposeInto(y, yt, out, n)
+}
+
+// transposeInto sets dst (cols×rows) to the transpose of src (rows×cols).
+func transposeInto(dst, src []float32, rows, cols int) {
+	r := 0
+	for ; r+8 <= rows; r += 8 {
+		transpose8(dst[r:], rows, src[r*cols:], cols, cols)
+	}
+	for ; r < rows; r++ {
+		for j, v := range src[r*cols : (r+1)*cols] {
+			dst[j*rows+r] = v
 		}
 	}
 }

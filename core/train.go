@@ -144,7 +144,7 @@ func Train(ctx context.Context, m *Model, train, val *Dataset, cfg TrainConfig, 
 				yb = append(yb, train.Y[j])
 			}
 			logits := pass.forward(xb)
-			dlogits = ensure(dlogits, logits.Shape...)
+			dlogits = ensureMatrix(dlogits, logits.Rows(), logits.Cols())
 			l, c, k := loss(logits, idx, yb, dlogits)
 			if math.IsNaN(l) || math.IsInf(l, 0) {
 				rep.finish(start, samples)
