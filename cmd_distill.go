@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -71,7 +70,8 @@ func cmdDistill(ctx context.Context, args []string, stdout, _ io.Writer) error {
 		return usageError{err}
 	}
 	rep := newReporter(stdout, c.json)
-	res, err := followDistill(ctx, l, rep, s)
+	rep.headings = true // one heading per student
+	res, err := follow(ctx, l, rep, lab.TaskDistill, s, s.Job())
 	if err != nil {
 		return err
 	}
@@ -127,47 +127,6 @@ func validateDistillSpec(s lab.DistillSpec) error {
 		return badInput("--labelled-frac must be in (0, 1] (got %g)", s.LabelledFrac)
 	}
 	return nil
-}
-
-// followDistill is follow for a distillation run, whose Progress events
-// come from several students in turn: readable output gets a heading line
-// whenever the student changes, and the teacher's figures get their own line.
-func followDistill(ctx context.Context, l *lab.Lab, rep *reporter, s lab.DistillSpec) (*lab.Result, error) {
-	id := l.Start(ctx, lab.TaskDistill, s, s.Job())
-	phase := ""
-	for e := range l.Events() {
-		if e.Run != id {
-			continue
-		}
-		switch e.Kind {
-		case lab.Started:
-			rep.started(e)
-		case lab.Progress:
-			st := e.Stats
-			switch {
-			case st.Phase == lab.PhaseTeacher && rep.json:
-				rep.line(map[string]any{"type": "teacher", "run": e.Run,
-					"val_loss": round(st.ValLoss, 6), "val_accuracy": round(st.ValAcc, 6)})
-			case st.Phase == lab.PhaseTeacher:
-				fmt.Fprintf(rep.w, "teacher  val loss %.4f  val acc %5.1f%%\n", st.ValLoss, 100*st.ValAcc)
-			default:
-				if st.Phase != phase && !rep.json {
-					rep.clearBar()
-					fmt.Fprintf(rep.w, "%s:\n", st.Phase)
-				}
-				phase = st.Phase
-				rep.progress(e)
-			}
-		case lab.Finished:
-			rep.clearBar()
-			return e.Result, nil
-		case lab.Failed:
-			rep.clearBar()
-			rep.failed(e)
-			return nil, e.Err
-		}
-	}
-	return nil, errors.New("the lab closed before the run ended")
 }
 
 // printDistill prints the comparison of teacher, scratch and distilled

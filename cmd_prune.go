@@ -57,13 +57,13 @@ func cmdPrune(ctx context.Context, args []string, stdout, _ io.Writer) error {
 			return badInput("--sensitivity saves no model: drop --out")
 		}
 		spec := lab.SensitivitySpec{Data: s.Data, ModelFile: s.ModelFile}
-		return runPrune(ctx, stdout, c.json, s.ModelFile, s.Data, lab.TaskSensitivity, spec, spec.Job(), printSensitivity)
+		return runOnBase(ctx, stdout, c.json, s.ModelFile, s.Data, canPrune, lab.TaskSensitivity, spec, spec.Job(), printSensitivity)
 	}
 	if err := validatePruneSpec(s); err != nil {
 		return err
 	}
 	s.Seed, s.Out = c.seed, c.out
-	return runPrune(ctx, stdout, c.json, s.ModelFile, s.Data, lab.TaskPrune, s, s.Job(), printPrune)
+	return runOnBase(ctx, stdout, c.json, s.ModelFile, s.Data, canPrune, lab.TaskPrune, s, s.Job(), printPrune)
 }
 
 // validatePruneSpec checks the pruning flags before any work starts, so that
@@ -109,14 +109,21 @@ func validatePruneSpec(s lab.PruneSpec) error {
 	return nil
 }
 
-// runPrune runs one prune or sensitivity job on a fresh lab. The model file
-// and the data are checked first, so that problems with them are reported
-// as bad input (exit 2) rather than as a failed run.
-func runPrune(ctx context.Context, stdout io.Writer, asJSON bool, file string, spec lab.DataSpec,
-	task string, config any, job lab.Job, print func(io.Writer, *lab.Result)) error {
+// canPrune reports a model that cannot be pruned: a quantized one.
+func canPrune(m *core.Model) error {
+	_, _, err := core.Prune(m, core.PruneConfig{})
+	return err
+}
+
+// runOnBase runs one job on a base model (prune, sensitivity, quantize) on a
+// fresh lab. The model file (with usable) and the data are checked first, so
+// that problems with them are reported as bad input (exit 2) rather than as
+// a failed run. Readable output ends with print.
+func runOnBase(ctx context.Context, stdout io.Writer, asJSON bool, file string, spec lab.DataSpec,
+	usable func(*core.Model) error, task string, config any, job lab.Job, print func(io.Writer, *lab.Result)) error {
 	m, _, spec, err := lab.LoadBase(file, spec)
 	if err == nil {
-		_, _, err = core.Prune(m, core.PruneConfig{}) // quantized models cannot be pruned
+		err = usable(m)
 	}
 	if err != nil {
 		return usageError{err}

@@ -62,39 +62,7 @@ func cmdQuantize(ctx context.Context, args []string, stdout, _ io.Writer) error 
 		s.Sweep = lab.SweepBits
 	}
 	s.Seed, s.Out = c.seed, c.out
-	return runQuantize(ctx, stdout, c.json, s)
-}
-
-// runQuantize runs the quantization job on a fresh lab. The model file and
-// the data are checked first, so that problems with them are reported as bad
-// input (exit 2) rather than as a failed run.
-func runQuantize(ctx context.Context, stdout io.Writer, asJSON bool, s lab.QuantizeSpec) error {
-	m, _, spec, err := lab.LoadBase(s.ModelFile, s.Data)
-	if err == nil {
-		err = core.CanQuantize(m)
-	}
-	if err != nil {
-		return usageError{err}
-	}
-	l := lab.New(lab.Options{Workers: 1})
-	defer l.Shutdown(defaultShutdown)
-	data, err := l.Data(ctx, spec)
-	if err == nil {
-		err = lab.CheckFit(m, data)
-	}
-	if err != nil {
-		return usageError{err}
-	}
-	rep := newReporter(stdout, asJSON)
-	res, err := follow(ctx, l, rep, lab.TaskQuantize, s, s.Job())
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		return rep.result(res)
-	}
-	printQuantize(stdout, res)
-	return nil
+	return runOnBase(ctx, stdout, c.json, s.ModelFile, s.Data, core.CanQuantize, lab.TaskQuantize, s, s.Job(), printQuantize)
 }
 
 // validateQuantizeFlags checks the quantization flags before any work

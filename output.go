@@ -23,6 +23,10 @@ type reporter struct {
 	json     bool
 	terminal bool // draw an in-place progress bar
 	barShown bool
+	// headings prints a heading line in readable output whenever
+	// Stats.Phase changes (a distillation's students, trained in turn).
+	headings bool
+	phase    string // the phase of the last Progress event, for headings
 }
 
 func newReporter(w io.Writer, asJSON bool) *reporter {
@@ -71,6 +75,15 @@ func (r *reporter) started(e lab.Event) {
 
 func (r *reporter) progress(e lab.Event) {
 	s := e.Stats
+	if s.Phase == lab.PhaseTeacher {
+		r.teacher(e)
+		return
+	}
+	if r.headings && !r.json && s.Phase != r.phase {
+		r.clearBar()
+		fmt.Fprintf(r.w, "%s:\n", s.Phase)
+	}
+	r.phase = s.Phase
 	if r.json {
 		if s.EpochDone {
 			v := map[string]any{"type": "epoch", "run": e.Run, "epoch": s.Epoch, "epochs": s.Epochs,
@@ -101,6 +114,18 @@ func (r *reporter) progress(e lab.Event) {
 			strings.Repeat("█", done), strings.Repeat("░", width-done), 100*s.Step/s.Steps, s.TrainLoss)
 		r.barShown = true
 	}
+}
+
+// teacher prints a distillation teacher's validation figures on their own
+// line.
+func (r *reporter) teacher(e lab.Event) {
+	s := e.Stats
+	if r.json {
+		r.line(map[string]any{"type": "teacher", "run": e.Run,
+			"val_loss": round(s.ValLoss, 6), "val_accuracy": round(s.ValAcc, 6)})
+		return
+	}
+	fmt.Fprintf(r.w, "teacher  val loss %.4f  val acc %5.1f%%\n", s.ValLoss, 100*s.ValAcc)
 }
 
 func (r *reporter) clearBar() {

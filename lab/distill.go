@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -121,18 +120,12 @@ func (s DistillSpec) Job() Job {
 		if err != nil {
 			return nil, err
 		}
-		teacher, base, err := s.teacher(ctx)
+		// Resolve has checked the teacher's file against s.Data, and filled
+		// in its defaults: loadBase takes it as it is.
+		teacher, base, data, err := openBase(ctx, s.Teacher, s.TeacherRun, s.Data,
+			fmt.Errorf("run %d: a teacher from the lab's results needs a job started by the lab", s.TeacherRun),
+			"distill from", s.CheckFit)
 		if err != nil {
-			return nil, err
-		}
-		data, err := loadSplits(ctx, s.Data)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.CheckFit(teacher, data); err != nil {
-			return nil, err
-		}
-		if err := measure(ctx, base, teacher, data); err != nil {
 			return nil, err
 		}
 		if data.Val.Len() > 0 {
@@ -341,33 +334,6 @@ func (s DistillSpec) CheckFit(teacher *core.Model, data Splits) error {
 	}
 	_, err := core.Build(s.Student, d.SampleShape, d.Classes, core.BuildOptions{Activation: s.Activation})
 	return err
-}
-
-// teacher loads the teacher of a resolved spec from its file or from the
-// Lab's results, and returns it with the skeleton of its baseline record
-// (task, architecture, size, epochs, seed; measure fills in the rest).
-func (s DistillSpec) teacher(ctx context.Context) (*core.Model, *Result, error) {
-	if s.Teacher == "" {
-		l, ok := ctx.Value(labKey{}).(*Lab)
-		if !ok {
-			return nil, nil, fmt.Errorf("run %d: a teacher from the lab's results needs a job started by the lab", s.TeacherRun)
-		}
-		r, ok := l.Result(s.TeacherRun)
-		if !ok || r.Model == nil {
-			return nil, nil, fmt.Errorf("run %d has no model to distill from", s.TeacherRun)
-		}
-		// A registered model is shared: forward passes would race on its buffers.
-		return r.Model.Clone(), &Result{Task: r.Task, Arch: r.Arch, SizeBytes: r.SizeBytes, Epochs: r.Epochs, Seed: r.Seed}, nil
-	}
-	m, info, err := core.LoadModel(s.Teacher)
-	if err != nil {
-		return nil, nil, err
-	}
-	fi, err := os.Stat(s.Teacher)
-	if err != nil {
-		return nil, nil, err
-	}
-	return m, &Result{Task: info.Task, Arch: m.Arch, SizeBytes: fi.Size(), Epochs: info.Epochs, Seed: info.Seed}, nil
 }
 
 // HoldBackLabels returns a copy of d in which only frac of each class's

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -79,20 +80,11 @@ func (s PruneSpec) Job() Job {
 		if err := s.validate(cfg); err != nil {
 			return nil, err
 		}
-		base, baseRes, spec, err := loadBase(ctx, s.ModelFile, s.BaseRun, s.Data)
+		base, baseRes, data, err := openBase(ctx, s.ModelFile, s.BaseRun, s.Data, errNoBase, "start from", CheckFit)
 		if err != nil {
 			return nil, err
 		}
-		data, err := loadSplits(ctx, spec)
-		if err != nil {
-			return nil, err
-		}
-		if err := CheckFit(base, data); err != nil {
-			return nil, err
-		}
-		if err := measure(ctx, baseRes, base, data); err != nil {
-			return nil, err
-		}
+		spec := data.Spec
 		tc := core.TrainConfig{Epochs: s.Epochs, BatchSize: s.Batch, Seed: s.Seed,
 			Optimizer: core.OptimizerConfig{Kind: s.Optimizer, LR: s.LR}, SnapshotEvery: s.SnapshotEvery}
 		var (
@@ -229,21 +221,17 @@ type SensitivitySpec struct {
 // model (the result's own figures) and fill Result.Sensitivity.
 func (s SensitivitySpec) Job() Job {
 	return func(ctx context.Context, rec core.Recorder) (*Result, error) {
-		m, res, spec, err := loadBase(ctx, s.ModelFile, s.BaseRun, s.Data)
+		fit := func(m *core.Model, data Splits) error {
+			if err := CheckFit(m, data); err != nil {
+				return err
+			}
+			if data.Val.Len() == 0 {
+				return fmt.Errorf("sensitivity needs a validation split, and %s has none", data.Test.Name)
+			}
+			return nil
+		}
+		m, res, data, err := openBase(ctx, s.ModelFile, s.BaseRun, s.Data, errNoBase, "start from", fit)
 		if err != nil {
-			return nil, err
-		}
-		data, err := loadSplits(ctx, spec)
-		if err != nil {
-			return nil, err
-		}
-		if err := CheckFit(m, data); err != nil {
-			return nil, err
-		}
-		if data.Val.Len() == 0 {
-			return nil, fmt.Errorf("sensitivity needs a validation split, and %s has none", data.Test.Name)
-		}
-		if err := measure(ctx, res, m, data); err != nil {
 			return nil, err
 		}
 		if res.Sensitivity, err = core.Sensitivity(ctx, m, data.Val, nil); err != nil {
@@ -254,19 +242,47 @@ func (s SensitivitySpec) Job() Job {
 	}
 }
 
+// errNoBase is loadBase's error for a job given neither a model file nor a
+// run of the lab it runs in.
+var errNoBase = errors.New("a base model is needed: a model file or a finished run of the lab")
+
+// openBase loads a base model (see loadBase) and the data split it was
+// trained on, checks with fit that they go together, and measures the base:
+// the returned record is the base's, with its figures.
+func openBase(ctx context.Context, file string, run RunID, spec DataSpec, noLab error, purpose string,
+	fit func(*core.Model, Splits) error) (*core.Model, *Result, Splits, error) {
+	m, res, spec, err := loadBase(ctx, file, run, spec, noLab, purpose)
+	if err != nil {
+		return nil, nil, Splits{}, err
+	}
+	data, err := loadSplits(ctx, spec)
+	if err != nil {
+		return nil, nil, Splits{}, err
+	}
+	if err := fit(m, data); err != nil {
+		return nil, nil, Splits{}, err
+	}
+	if err := measure(ctx, res, m, data); err != nil {
+		return nil, nil, Splits{}, err
+	}
+	return m, res, data, nil
+}
+
 // loadBase loads a base model from its file or from the Lab's results, and
 // returns it with the skeleton of its result record (task, architecture,
 // size, epochs, seed; measure fills in the rest) and the data spec it was
-// trained on, defaults filled in.
-func loadBase(ctx context.Context, file string, run RunID, spec DataSpec) (*core.Model, *Result, DataSpec, error) {
+// trained on, defaults filled in. noLab is the error for a model wanted
+// from the Lab's results outside a Lab job or without a run; purpose ends
+// the error for a run without a model: "run N has no model to <purpose>".
+func loadBase(ctx context.Context, file string, run RunID, spec DataSpec, noLab error, purpose string) (*core.Model, *Result, DataSpec, error) {
 	if file == "" {
 		l, ok := ctx.Value(labKey{}).(*Lab)
 		if !ok || run == 0 {
-			return nil, nil, spec, fmt.Errorf("a base model is needed: a model file or a finished run of the lab")
+			return nil, nil, spec, noLab
 		}
 		r, ok := l.Result(run)
 		if !ok || r.Model == nil {
-			return nil, nil, spec, fmt.Errorf("run %d has no model to start from", run)
+			return nil, nil, spec, fmt.Errorf("run %d has no model to %s", run, purpose)
 		}
 		if spec.Name == "" {
 			spec = r.Data // the very split its figures were measured on

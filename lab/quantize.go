@@ -121,20 +121,11 @@ func (s QuantizeSpec) Job() Job {
 		if s.ModelFile == "" && s.BaseRun == 0 {
 			return nil, fmt.Errorf("quantization needs a base model: a model file or a finished run of the lab")
 		}
-		base, baseRes, spec, err := loadBase(ctx, s.ModelFile, s.BaseRun, s.Data)
+		base, baseRes, data, err := openBase(ctx, s.ModelFile, s.BaseRun, s.Data, errNoBase, "start from", CheckFit)
 		if err != nil {
 			return nil, err
 		}
-		data, err := loadSplits(ctx, spec)
-		if err != nil {
-			return nil, err
-		}
-		if err := CheckFit(base, data); err != nil {
-			return nil, err
-		}
-		if err := measure(ctx, baseRes, base, data); err != nil {
-			return nil, err
-		}
+		spec := data.Spec
 		info := core.ModelInfo{Task: TaskQuantize, Dataset: spec.Name, DataSeed: spec.Seed, TestFrac: spec.TestFrac,
 			Label: spec.Label, Seed: baseRes.Seed, Activation: activationOf(base)}
 		var runs []*Result
