@@ -33,6 +33,22 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.out, "out", "", "where to write the resulting model")
 }
 
+// dataFromModel makes --data default to the dataset and split recorded in a
+// saved model file (eval, prune, quantize, distill): the flag shows no
+// default, and modelDataSpec is the zero spec unless --data is given.
+func (c *commonFlags) dataFromModel(fs *flag.FlagSet) {
+	fs.Lookup("data").DefValue, c.data = "", ""
+}
+
+// modelDataSpec is the data given with --data, or the zero spec (the data
+// recorded in the model file) without it.
+func (c *commonFlags) modelDataSpec() lab.DataSpec {
+	if c.data == "" {
+		return lab.DataSpec{}
+	}
+	return c.dataSpec()
+}
+
 func (c *commonFlags) dataSpec() lab.DataSpec {
 	return lab.DataSpec{Name: c.data, Label: c.label, TestFrac: c.testFrac, Seed: c.seed}
 }

@@ -35,8 +35,7 @@ func cmdDistill(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	fs.Float64Var(&s.LR, "lr", 0, "learning rate (default 0.001 for adam/adamw, 0.01 for sgd/momentum)")
 	fs.IntVar(&s.Batch, "batch", 64, "mini-batch size")
 	fs.IntVar(&s.Epochs, "epochs", 10, "training epochs over the whole training split")
-	// distill defaults to the data recorded in the teacher's file.
-	fs.Lookup("data").DefValue, c.data = "", ""
+	c.dataFromModel(fs)
 	fs.Lookup("out").Usage = "where to write the distilled student of the first seed"
 	if err := parseFlags(fs, args, stdout, distillSummary); err != nil {
 		return err
@@ -48,9 +47,7 @@ func cmdDistill(ctx context.Context, args []string, stdout, _ io.Writer) error {
 		return err
 	}
 	s.Seed, s.Out = c.seed, c.out
-	if c.data != "" {
-		s.Data = c.dataSpec()
-	}
+	s.Data = c.modelDataSpec()
 	s, err := s.Resolve()
 	if err != nil {
 		return usageError{err}

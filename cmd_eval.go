@@ -24,8 +24,7 @@ func cmdEval(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	c.register(fs)
 	fs.StringVar(&s.ModelFile, "model", "", "the model file to evaluate (required)")
-	// eval defaults to the data recorded in the model file.
-	fs.Lookup("data").DefValue, c.data = "", ""
+	c.dataFromModel(fs)
 	if err := parseFlags(fs, args, stdout, evalSummary); err != nil {
 		return err
 	}
@@ -38,8 +37,6 @@ func cmdEval(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if _, _, err := core.LoadModel(s.ModelFile); err != nil {
 		return usageError{err}
 	}
-	if c.data != "" {
-		s.Data = c.dataSpec()
-	}
+	s.Data = c.modelDataSpec()
 	return runHeadless(ctx, stdout, c, lab.TaskEval, s, s.Job())
 }

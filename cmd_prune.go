@@ -38,8 +38,7 @@ func cmdPrune(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	fs.Float64Var(&s.LR, "lr", 0, "fine-tuning learning rate (default 0.001 for adam/adamw, 0.01 for sgd/momentum)")
 	fs.IntVar(&s.Batch, "batch", 64, "fine-tuning mini-batch size")
 	fs.BoolVar(&sensitivity, "sensitivity", false, "instead of pruning, show each layer's validation accuracy when pruned alone at 0-95%")
-	// prune defaults to the data recorded in the model file.
-	fs.Lookup("data").DefValue, c.data = "", ""
+	c.dataFromModel(fs)
 	if err := parseFlags(fs, args, stdout, pruneSummary); err != nil {
 		return err
 	}
@@ -49,9 +48,7 @@ func cmdPrune(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if s.ModelFile == "" {
 		return badInput("prune: --model FILE is required")
 	}
-	if c.data != "" {
-		s.Data = c.dataSpec()
-	}
+	s.Data = c.modelDataSpec()
 	if sensitivity {
 		if c.out != "" {
 			return badInput("--sensitivity saves no model: drop --out")

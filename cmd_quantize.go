@@ -41,8 +41,7 @@ func cmdQuantize(ctx context.Context, args []string, stdout, _ io.Writer) error 
 	fs.StringVar(&s.Optimizer, "opt", "adam", "qat: optimizer: "+strings.Join(core.Optimizers, ", "))
 	fs.IntVar(&s.Batch, "batch", 64, "qat: mini-batch size")
 	fs.BoolVar(&sweep, "sweep", false, "run every bit width of "+bitList(lab.SweepBits)+" and print a table (--bits is ignored; --out saves the first)")
-	// quantize defaults to the data recorded in the model file.
-	fs.Lookup("data").DefValue, c.data = "", ""
+	c.dataFromModel(fs)
 	if err := parseFlags(fs, args, stdout, quantizeSummary); err != nil {
 		return err
 	}
@@ -52,9 +51,7 @@ func cmdQuantize(ctx context.Context, args []string, stdout, _ io.Writer) error 
 	if s.ModelFile == "" {
 		return badInput("quantize: --model FILE is required")
 	}
-	if c.data != "" {
-		s.Data = c.dataSpec()
-	}
+	s.Data = c.modelDataSpec()
 	if err := validateQuantizeFlags(fs, &s); err != nil {
 		return err
 	}

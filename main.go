@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -28,24 +29,48 @@ func (e usageError) Unwrap() error { return e.err }
 
 func badInput(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
-const usage = `optlab: a terminal lab for making neural networks smaller and faster
+// command is one subcommand: its name, its arguments and summary for the
+// usage text, and what runs it.
+type command struct {
+	name, args, summary string
+	run                 func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
 
-Usage:
-  optlab [--data NAME|PATH] [--seed N]   open the lab (terminal UI)
-  optlab datasets                        list the built-in datasets
-  optlab train    [flags]                train a model
-  optlab eval     [flags]                evaluate a saved model on a dataset
-  optlab arch     [flags]                compare architectures (mlp, cnn, mobile) on one split
-  optlab prune    [flags]                prune a saved model (and fine-tune it)
-  optlab quantize [flags]                quantize a saved model (int8 and below, QAT)
-  optlab distill  [flags]                distill a saved teacher into a smaller student
-  optlab tune     [flags]                search hyperparameters (grid, random, asha, hyperband, tpe)
-  optlab fetch    NAME                   download mnist or fashion-mnist into the cache
-  optlab serve    [flags]                serve the lab over SSH, one lab per session
-  optlab bench    [flags]                measure training, inference and GEMM speed
+// commands are the subcommands in the order the usage text lists them.
+var commands = []command{
+	{"datasets", "", "list the built-in datasets", func(_ context.Context, args []string, stdout, stderr io.Writer) error {
+		return cmdDatasets(args, stdout, stderr)
+	}},
+	{"train", "[flags]", "train a model", cmdTrain},
+	{"eval", "[flags]", "evaluate a saved model on a dataset", cmdEval},
+	{"arch", "[flags]", "compare architectures (mlp, cnn, mobile) on one split", cmdArch},
+	{"prune", "[flags]", "prune a saved model (and fine-tune it)", cmdPrune},
+	{"quantize", "[flags]", "quantize a saved model (int8 and below, QAT)", cmdQuantize},
+	{"distill", "[flags]", "distill a saved teacher into a smaller student", cmdDistill},
+	{"tune", "[flags]", "search hyperparameters (grid, random, asha, hyperband, tpe)", cmdTune},
+	{"fetch", "NAME", "download mnist or fashion-mnist into the cache", cmdFetch},
+	{"serve", "[flags]", "serve the lab over SSH, one lab per session", cmdServe},
+	{"bench", "[flags]", "measure training, inference and GEMM speed", cmdBench},
+}
 
-Run 'optlab COMMAND --help' for a command's flags.
-`
+// usage is the text of 'optlab help', listing the commands.
+var usage = usageText()
+
+func usageText() string {
+	var b strings.Builder
+	b.WriteString("optlab: a terminal lab for making neural networks smaller and faster\n\nUsage:\n")
+	line := func(synopsis, summary string) { fmt.Fprintf(&b, "  %-38s %s\n", synopsis, summary) }
+	line("optlab [--data NAME|PATH] [--seed N]", "open the lab (terminal UI)")
+	for _, c := range commands {
+		synopsis := "optlab " + c.name
+		if c.args != "" {
+			synopsis = fmt.Sprintf("optlab %-8s %s", c.name, c.args)
+		}
+		line(synopsis, c.summary)
+	}
+	b.WriteString("\nRun 'optlab COMMAND --help' for a command's flags.\n")
+	return b.String()
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -66,6 +91,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, new(usageError)):
 		fmt.Fprintf(stderr, "optlab: %v\n", err)
 		return exitBadUsage
+	case errors.Is(err, context.Canceled):
+		// Go's "context canceled" means nothing to a user who pressed ctrl+c.
+		fmt.Fprintln(stderr, "optlab: interrupted: the run was cancelled")
+		return exitFailed
 	default:
 		fmt.Fprintf(stderr, "optlab: %v\n", err)
 		return exitFailed
@@ -80,31 +109,14 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	switch cmd {
 	case "":
 		return cmdLab(ctx, args, stdout, stderr)
-	case "datasets":
-		return cmdDatasets(args, stdout, stderr)
-	case "train":
-		return cmdTrain(ctx, args, stdout, stderr)
-	case "eval":
-		return cmdEval(ctx, args, stdout, stderr)
-	case "arch":
-		return cmdArch(ctx, args, stdout, stderr)
-	case "prune":
-		return cmdPrune(ctx, args, stdout, stderr)
-	case "quantize":
-		return cmdQuantize(ctx, args, stdout, stderr)
-	case "distill":
-		return cmdDistill(ctx, args, stdout, stderr)
-	case "tune":
-		return cmdTune(ctx, args, stdout, stderr)
-	case "fetch":
-		return cmdFetch(ctx, args, stdout, stderr)
-	case "serve":
-		return cmdServe(ctx, args, stdout, stderr)
-	case "bench":
-		return cmdBench(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
+	}
+	for _, c := range commands {
+		if c.name == cmd {
+			return c.run(ctx, args, stdout, stderr)
+		}
 	}
 	return badInput("unknown command %q (run 'optlab help')", cmd)
 }

@@ -77,9 +77,7 @@ func (l *Conv2D) Forward(x *Tensor, train bool) *Tensor {
 	y := l.y.Data
 	var beta float32
 	if l.Bias != nil {
-		for r := range rows {
-			copy(y[r*l.Out:(r+1)*l.Out], l.Bias.W.Data)
-		}
+		fillRows(y[:rows*l.Out], l.Bias.W.Data)
 		beta = 1
 	}
 	gemm(false, true, rows, l.Out, kk, 1, a, kk, l.Weight.W.Data, kk, beta, y, l.Out)
@@ -98,12 +96,7 @@ func (l *Conv2D) Backward(dy *Tensor) *Tensor {
 	}
 	gemm(true, false, l.Out, kk, rows, 1, dy.Data, l.Out, a, kk, 1, l.Weight.G.Data, kk)
 	if l.Bias != nil {
-		gb := l.Bias.G.Data
-		for r := range rows {
-			for j, v := range dy.Data[r*l.Out : (r+1)*l.Out] {
-				gb[j] += v
-			}
-		}
+		addRows(l.Bias.G.Data, dy.Data[:rows*l.Out])
 	}
 	l.dx = ensure(l.dx, n, l.H, l.W, l.C)
 	if l.pointwise() {

@@ -74,14 +74,8 @@ func (d *Dense) addBias() {
 
 // Backward accumulates dW = dyᵀ·x and db = Σ dy, and returns dx = dy·W.
 func (d *Dense) Backward(dy *Tensor) *Tensor {
-	n := dy.Rows()
-	gemm(true, false, d.Out, d.In, n, 1, dy.Data, d.Out, d.x.Data, d.In, 1, d.Weight.G.Data, d.In)
-	for i := range n {
-		addTo(d.Bias.G.Data, dy.Row(i))
-	}
-	d.dx = ensureMatrix(d.dx, n, d.In)
-	gemm(false, false, n, d.In, d.Out, 1, dy.Data, d.Out, d.Weight.W.Data, d.In, 0, d.dx.Data, d.In)
-	return d.dx
+	addRows(d.Bias.G.Data, dy.Data)
+	return d.backwardWeights(dy, 1, true)
 }
 
 // Params returns the weight and the bias.

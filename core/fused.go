@@ -91,6 +91,28 @@ func addTo(dst, src []float32) {
 	}
 }
 
+// addRows adds each len(dst)-long row of the row-major matrix src to dst:
+// its column sums, as a bias gradient.
+func addRows(dst, src []float32) {
+	if len(dst) == 0 {
+		return
+	}
+	for r := 0; r+len(dst) <= len(src); r += len(dst) {
+		addTo(dst, src[r:r+len(dst)])
+	}
+}
+
+// fillRows sets every len(b)-long row of the row-major matrix y to b: the
+// bias a product then adds to (beta 1).
+func fillRows(y, b []float32) {
+	if len(b) == 0 {
+		return
+	}
+	for r := 0; r+len(b) <= len(y); r += len(b) {
+		copy(y[r:r+len(b)], b)
+	}
+}
+
 // axpy sets y[j] += a·x[j] (fused multiply-adds where the vector loop runs).
 func axpy(y, x []float32, a float32) {
 	x = x[:len(y)]
@@ -209,11 +231,8 @@ func (p *trainPass) backward(dy *Tensor) {
 		if u.act != nil {
 			dz = u.act.backwardBias(dy, u.dense.Bias.G.Data)
 		} else {
-			gb := u.dense.Bias.G.Data
-			clear(gb)
-			for r := range dy.Rows() {
-				addTo(gb, dy.Row(r))
-			}
+			clear(u.dense.Bias.G.Data)
+			addRows(u.dense.Bias.G.Data, dy.Data)
 		}
 		dy = u.dense.backwardSet(dz, !u.first)
 	}
@@ -263,8 +282,15 @@ func (a *Activation) backwardBias(dy *Tensor, db []float32) *Tensor {
 // adding to it, as Backward does) and returns dz·W, or nil when needDX is
 // false. The bias gradient is the caller's.
 func (d *Dense) backwardSet(dz *Tensor, needDX bool) *Tensor {
+	return d.backwardWeights(dz, 0, needDX)
+}
+
+// backwardWeights sets dW = dzᵀ·x + beta·dW (Backward accumulates with beta
+// 1, backwardSet overwrites with 0) and returns dz·W, or nil when needDX is
+// false.
+func (d *Dense) backwardWeights(dz *Tensor, beta float32, needDX bool) *Tensor {
 	n := dz.Rows()
-	gemm(true, false, d.Out, d.In, n, 1, dz.Data, d.Out, d.x.Data, d.In, 0, d.Weight.G.Data, d.In)
+	gemm(true, false, d.Out, d.In, n, 1, dz.Data, d.Out, d.x.Data, d.In, beta, d.Weight.G.Data, d.In)
 	if !needDX {
 		return nil
 	}

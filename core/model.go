@@ -64,6 +64,9 @@ func Build(spec string, inShape []int, classes []string, opt BuildOptions) (*Mod
 		return m, nil
 	}
 	in := numel(inShape)
+	if n := mlpWeights(in, a.sizes, len(classes)); n > maxWeights {
+		return nil, tooLarge(spec, n)
+	}
 	for _, h := range a.sizes {
 		m.Layers = append(m.Layers, NewDense(in, h, init, r))
 		a, _ := activationByName(act, 0)
@@ -211,11 +214,7 @@ func (m *Model) Summarize() Summary {
 		}
 		for _, p := range l.Params() {
 			ls.Params += len(p.W.Data)
-			for _, v := range p.W.Data {
-				if v != 0 {
-					ls.NonzeroParams++
-				}
-			}
+			ls.NonzeroParams += len(p.W.Data) - countZeros(p.W.Data)
 		}
 		shape = l.OutShape(shape)
 		ls.OutShape = shape
@@ -230,7 +229,34 @@ func (m *Model) Summarize() Summary {
 
 // ValidateSpec reports whether spec is an architecture Build understands,
 // without building anything.
+// It also refuses an MLP whose hidden layers alone exceed the weight limit
+// (Build checks again with the real input width).
 func ValidateSpec(spec string) error {
-	_, err := parseArch(spec)
+	a, err := parseArch(spec)
+	if err == nil && a.family == "mlp" {
+		if n := mlpWeights(1, a.sizes, 1); n > maxWeights {
+			err = tooLarge(spec, n)
+		}
+	}
 	return err
+}
+
+// maxWeights bounds what Build allocates for an MLP: a typo such as
+// mlp:60000,60000 must be refused in words, not by running out of memory
+// (weights, gradients and two optimizer moments make 16 bytes per weight).
+const maxWeights = 50_000_000
+
+// mlpWeights counts the weights of an MLP with these hidden sizes.
+func mlpWeights(in int, hidden []int, classes int) int {
+	n := 0
+	for _, h := range hidden {
+		n += in * h
+		in = h
+	}
+	return n + in*classes
+}
+
+func tooLarge(spec string, weights int) error {
+	return fmt.Errorf("model spec %q is too large: about %d million weights; keep it under %d million",
+		spec, weights/1_000_000, maxWeights/1_000_000)
 }

@@ -464,36 +464,22 @@ func foldConstantUnits(d, next *Dense, keep []int, between []Layer) {
 
 // keepRows returns a copy of d with only the given output units.
 func (d *Dense) keepRows(rows []int) *Dense {
-	n := newDense(d.In, len(rows))
-	if d.Weight.Mask != nil {
-		n.Weight.Mask = make([]float32, 0, len(rows)*d.In)
-	}
-	for r, o := range rows {
-		copy(n.Weight.W.Data[r*d.In:], d.Weight.W.Data[o*d.In:(o+1)*d.In])
-		if d.Weight.Mask != nil {
-			n.Weight.Mask = append(n.Weight.Mask, d.Weight.Mask[o*d.In:(o+1)*d.In]...)
-		}
-		n.Bias.W.Data[r] = d.Bias.W.Data[o]
-	}
-	return n
+	return &Dense{In: d.In, Out: len(rows),
+		Weight: gatherParam(d.Weight, rowIndices(rows, d.In), len(rows), d.In),
+		Bias:   gatherParam(d.Bias, rows, len(rows))}
 }
 
 // keepCols returns a copy of d with only the given input columns.
 func (d *Dense) keepCols(cols []int) *Dense {
-	n := newDense(len(cols), d.Out)
-	if d.Weight.Mask != nil {
-		n.Weight.Mask = make([]float32, len(cols)*d.Out)
-	}
+	idx := make([]int, 0, d.Out*len(cols))
 	for o := range d.Out {
-		for c, i := range cols {
-			n.Weight.W.Data[o*len(cols)+c] = d.Weight.W.Data[o*d.In+i]
-			if d.Weight.Mask != nil {
-				n.Weight.Mask[o*len(cols)+c] = d.Weight.Mask[o*d.In+i]
-			}
+		for _, i := range cols {
+			idx = append(idx, o*d.In+i)
 		}
 	}
-	copy(n.Bias.W.Data, d.Bias.W.Data)
-	return n
+	return &Dense{In: len(cols), Out: d.Out,
+		Weight: gatherParam(d.Weight, idx, d.Out, len(cols)),
+		Bias:   &Param{Name: "bias", W: d.Bias.W.Clone(), G: NewTensor(d.Out)}}
 }
 
 // SensitivitySparsities are the default sparsities of Sensitivity.

@@ -71,9 +71,7 @@ func (q *qatDense) Forward(x *Tensor, train bool) *Tensor {
 	}
 	n := x.Rows()
 	q.y = ensure(q.y, n, q.Out)
-	for i := range n {
-		copy(q.y.Row(i), q.Bias.W.Data)
-	}
+	fillRows(q.y.Data, q.Bias.W.Data)
 	gemm(false, true, n, q.Out, q.In, 1, q.xq.Data, q.In, q.wq.Data, q.In, 1, q.y.Data, q.Out)
 	return q.y
 }
@@ -90,12 +88,7 @@ func (q *qatDense) Backward(dy *Tensor) *Tensor {
 			g[i] += v
 		}
 	}
-	gb := q.Bias.G.Data
-	for i := range n {
-		for j, v := range dy.Row(i) {
-			gb[j] += v
-		}
-	}
+	addRows(q.Bias.G.Data, dy.Data)
 	q.dx = ensure(q.dx, n, q.In)
 	gemm(false, false, n, q.In, q.Out, 1, dy.Data, q.Out, q.wq.Data, q.In, 0, q.dx.Data, q.In)
 	for i, in := range q.xin {
@@ -171,7 +164,7 @@ func QAT(ctx context.Context, m *Model, train, val *Dataset, cfg QuantConfig, tc
 // inputs x, as Quantize would pick them.
 func newqatDense(d *Dense, cfg QuantConfig, x *Tensor) *qatDense {
 	q := &qatDense{Dense: d, bits: cfg.Bits, actBits: cfg.ActBits, act: cfg.actQuantizer(),
-		rule: newRangeRule(d.Weight.W.Data, d.Out, d.In, cfg.weightQuantizer(), cfg.Granularity == "per-channel")}
+		rule: cfg.weightRule(d.Weight.W.Data, d.Out, d.In)}
 	q.lo, q.hi = q.act.clipRange(x.Data)
 	return q
 }

@@ -207,7 +207,7 @@ func (q *QDense) MACs([]int) int64 { return int64(q.In) * int64(q.Out) }
 // paramCount counts weights and biases as a float layer would, and those
 // that are non-zero (codes equal to their zero point stand for 0).
 func (q *QDense) paramCount() (params, nonzero int) {
-	return q.In*q.Out + q.Out, q.w.nonzero() + nonzeroF32(q.bias)
+	return q.In*q.Out + q.Out, q.w.nonzero() + len(q.bias) - countZeros(q.bias)
 }
 
 func (q *QDense) weights() *qweights { return &q.w }
@@ -217,16 +217,6 @@ func (q *QDense) cloneLayer() Layer {
 		return &QDense{In: q.In, Out: q.Out, Bits: q.Bits, ActBits: q.ActBits}
 	}
 	return newQDense(q.w.clone(), slices.Clone(q.bias), q.input, q.ActBits)
-}
-
-func nonzeroF32(v []float32) int {
-	n := 0
-	for _, x := range v {
-		if x != 0 {
-			n++
-		}
-	}
-	return n
 }
 
 func (q *QDense) encodeTensors() []FileTensor {
@@ -300,9 +290,7 @@ func (d *WDense) Forward(x *Tensor, train bool) *Tensor {
 	}
 	n := x.Rows()
 	d.y = ensureMatrix(d.y, n, d.Out)
-	for i := range n {
-		copy(d.y.Row(i), d.bias)
-	}
+	fillRows(d.y.Data, d.bias)
 	gemm(false, true, n, d.Out, d.In, 1, x.Data, d.In, d.deq, d.In, 1, d.y.Data, d.Out)
 	return d.y
 }
@@ -327,7 +315,7 @@ func (d *WDense) OutShape([]int) []int { return []int{d.Out} }
 func (d *WDense) MACs([]int) int64 { return int64(d.In) * int64(d.Out) }
 
 func (d *WDense) paramCount() (params, nonzero int) {
-	return d.In*d.Out + d.Out, d.w.nonzero() + nonzeroF32(d.bias)
+	return d.In*d.Out + d.Out, d.w.nonzero() + len(d.bias) - countZeros(d.bias)
 }
 
 func (d *WDense) weights() *qweights { return &d.w }

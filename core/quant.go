@@ -118,6 +118,16 @@ func (c QuantConfig) actQuantizer() quantizer {
 	return quantizer{bits: c.ActBits, symmetric: c.ActScheme == "symmetric", clip: c.Clip, percentile: c.Percentile}
 }
 
+// weightRule is c's clipping rule for the rows×cols weights w.
+func (c QuantConfig) weightRule(w []float32, rows, cols int) rangeRule {
+	return newRangeRule(w, rows, cols, c.weightQuantizer(), c.Granularity == "per-channel")
+}
+
+// quantizeMatrix quantizes the rows×cols weights w with c's weight settings.
+func (c QuantConfig) quantizeMatrix(w []float32, rows, cols int) qweights {
+	return quantizeWeights(w, rows, cols, c.Bits, c.weightRule(w, rows, cols).grids(w, rows, cols))
+}
+
 // QuantReport describes a quantization: the settings used and, per
 // quantized layer, its grids and how much noise quantization adds.
 type QuantReport struct {
@@ -244,9 +254,7 @@ func Quantize(m *Model, calib *Dataset, cfg QuantConfig) (*Model, QuantReport, e
 		if !ok {
 			continue
 		}
-		grids := newRangeRule(d.Weight.W.Data, d.Out, d.In, cfg.weightQuantizer(), cfg.Granularity == "per-channel").
-			grids(d.Weight.W.Data, d.Out, d.In)
-		w := quantizeWeights(d.Weight.W.Data, d.Out, d.In, cfg.Bits, grids)
+		w := cfg.quantizeMatrix(d.Weight.W.Data, d.Out, d.In)
 		bias := slices.Clone(d.Bias.W.Data)
 		if cfg.Mode == "weight-only" {
 			q.Layers[i] = newWDense(w, bias)

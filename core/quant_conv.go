@@ -30,9 +30,7 @@ func quantizeConv(l Layer, cfg QuantConfig) (*WConv, bool) {
 	}
 	p := l.Params()[0]
 	rows, cols := p.W.Shape[0], p.W.Shape[1]
-	grids := newRangeRule(p.W.Data, rows, cols, cfg.weightQuantizer(), cfg.Granularity == "per-channel").
-		grids(p.W.Data, rows, cols)
-	q := &WConv{Bits: cfg.Bits, conv: mustLayer(l.Spec()), w: quantizeWeights(p.W.Data, rows, cols, cfg.Bits, grids)}
+	q := &WConv{Bits: cfg.Bits, conv: mustLayer(l.Spec()), w: cfg.quantizeMatrix(p.W.Data, rows, cols)}
 	if ps := l.Params(); len(ps) > 1 {
 		copy(q.conv.Params()[1].W.Data, ps[1].W.Data)
 	}
@@ -90,7 +88,7 @@ func (q *WConv) MACs(in []int) int64 { return q.conv.MACs(in) }
 func (q *WConv) paramCount() (params, nonzero int) {
 	for _, p := range q.conv.Params()[1:] {
 		params += len(p.W.Data)
-		nonzero += nonzeroF32(p.W.Data)
+		nonzero += len(p.W.Data) - countZeros(p.W.Data)
 	}
 	return params + len(q.w.codes), nonzero + q.w.nonzero()
 }

@@ -250,9 +250,7 @@ func (s *SparseDense) Forward(x *Tensor, train bool) *Tensor {
 	y, c := s.y.Data, s.csr
 	switch {
 	case c == nil:
-		for i := range n {
-			copy(y[i*s.Out:(i+1)*s.Out], s.bias)
-		}
+		fillRows(y, s.bias)
 		gemm(false, true, n, s.Out, s.In, 1, x.Data, s.In, s.w, s.In, 1, y, s.Out)
 	case n >= sparseBatchCols:
 		s.xt = ensure(s.xt, s.In, n)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -201,5 +202,19 @@ func TestEvaluateMetrics(t *testing.T) {
 	b := mt.PerClass[1]
 	if math.Abs(b.Precision-2.0/3) > 1e-12 || b.Recall != 1 || math.Abs(b.F1-0.8) > 1e-12 {
 		t.Fatalf("class b metrics %+v", b)
+	}
+}
+
+func TestBuildRefusesHugeMLPs(t *testing.T) {
+	// Refused in words before anything is allocated.
+	if err := ValidateSpec("mlp:65536,65536"); err == nil || !strings.Contains(err.Error(), "too large") {
+		t.Fatalf("ValidateSpec: %v", err)
+	}
+	if _, err := Build("mlp:65536", []int{784}, []string{"a", "b"}, BuildOptions{}); err == nil ||
+		!strings.Contains(err.Error(), "too large") {
+		t.Fatalf("Build: %v", err)
+	}
+	if _, err := Build("mlp:4096", []int{784}, []string{"a", "b"}, BuildOptions{}); err != nil {
+		t.Fatalf("a 3.2M-weight MLP was refused: %v", err)
 	}
 }

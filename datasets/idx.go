@@ -166,17 +166,9 @@ func isIDX(path string) bool {
 // labelsPath finds the labels file beside an images file, preferring the
 // same compression.
 func labelsPath(images string) (string, error) {
-	dir, base := filepath.Split(images)
-	gz := strings.HasSuffix(base, ".gz")
-	stem := strings.TrimSuffix(base, ".gz")
-	i := strings.LastIndex(stem, imagesSuffix)
-	if i < 0 {
+	candidates := LabelsFiles(images)
+	if candidates == nil {
 		return "", fmt.Errorf("%s: cannot find its labels file: the name does not contain %q", images, imagesSuffix)
-	}
-	plain := filepath.Join(dir, stem[:i]+labelsSuffix+stem[i+len(imagesSuffix):])
-	candidates := []string{plain + ".gz", plain}
-	if !gz {
-		candidates[0], candidates[1] = plain, plain+".gz"
 	}
 	for _, c := range candidates {
 		if _, err := os.Stat(c); err == nil {
@@ -184,6 +176,23 @@ func labelsPath(images string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%s: labels file not found (looked for %s and %s)", images, candidates[0], candidates[1])
+}
+
+// LabelsFiles lists the labels files LoadIDX may read with the images file
+// images, in the order it tries them (the same compression first), or nil
+// when images is not named like an IDX images file.
+func LabelsFiles(images string) []string {
+	dir, base := filepath.Split(images)
+	stem := strings.TrimSuffix(base, ".gz")
+	i := strings.LastIndex(stem, imagesSuffix)
+	if i < 0 {
+		return nil
+	}
+	plain := filepath.Join(dir, stem[:i]+labelsSuffix+stem[i+len(imagesSuffix):])
+	if strings.HasSuffix(base, ".gz") {
+		return []string{plain + ".gz", plain}
+	}
+	return []string{plain, plain + ".gz"}
 }
 
 // idxName derives a dataset name from an images file's path.

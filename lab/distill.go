@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"path/filepath"
 	"time"
 
 	"github.com/optlab/optlab/core"
@@ -303,21 +302,11 @@ func (s DistillSpec) Resolve() (DistillSpec, error) {
 	if err != nil {
 		return s, err
 	}
-	if s.Data.Name == "" {
-		if info.Dataset == "" {
-			return s, fmt.Errorf("%s does not record its dataset: name one", s.Teacher)
-		}
-		s.Data = DataSpec{Name: info.Dataset, Label: info.Label, TestFrac: info.TestFrac, ValFrac: s.Data.ValFrac, Seed: info.DataSeed}
+	if s.Data, err = recordedData(s.Teacher, info, s.Data); err != nil {
+		return s, err
 	}
 	s.Data = s.Data.withDefaults()
-	d := s.Data
-	if info.Dataset != "" && filepath.Base(info.Dataset) == filepath.Base(d.Name) &&
-		(info.DataSeed != d.Seed || info.TestFrac != d.TestFrac || info.Label != d.Label) {
-		return s, fmt.Errorf("%s was trained on another split of %s (seed %d, test fraction %g): "+
-			"its test accuracy would be measured partly on its own training samples; distill on that split",
-			s.Teacher, filepath.Base(d.Name), info.DataSeed, info.TestFrac)
-	}
-	return s, nil
+	return s, otherSplit(s.Teacher, info, s.Data, "distill on that split")
 }
 
 // CheckFit reports whether teacher and the student of s fit data: the

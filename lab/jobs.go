@@ -108,12 +108,9 @@ func (s EvalSpec) Job() Job {
 		if err != nil {
 			return nil, err
 		}
-		spec := s.Data
-		if spec.Name == "" {
-			spec = DataSpec{Name: info.Dataset, Label: info.Label, TestFrac: info.TestFrac, ValFrac: spec.ValFrac, Seed: info.DataSeed}
-			if spec.Name == "" {
-				return nil, fmt.Errorf("%s does not record its dataset: name one", s.ModelFile)
-			}
+		spec, err := recordedData(s.ModelFile, info, s.Data)
+		if err != nil {
+			return nil, err
 		}
 		data, err := loadSplits(ctx, spec)
 		if err != nil {
@@ -146,18 +143,25 @@ func featuresOf(m *core.Model) int {
 // res's dataset, accuracy, loss, counts and speed, and attaching m and its
 // metrics. It stops early with ctx's error.
 func measure(ctx context.Context, res *Result, m *core.Model, data Splits) error {
-	met := core.Evaluate(m, data.Test)
+	evaluate(res, m, data.Test)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	speed := core.MeasureSpeed(m, data.Test, 0)
-	sum := m.Summarize()
-	res.Dataset, res.Data = data.Test.Name, data.Spec
-	res.TestAccuracy, res.TestLoss = met.Accuracy, met.Loss
-	res.Params, res.NonzeroParams, res.MACs = sum.Params, sum.NonzeroParams, sum.MACs
+	res.Data = data.Spec
 	res.LatencyMicros, res.ThroughputSPS = speed.LatencyMicros, speed.Throughput
-	res.Model, res.Metrics = m, met
 	return ctx.Err()
+}
+
+// evaluate is measure without the timing: it evaluates m on test and fills
+// in res's dataset name, accuracy, loss and counts, attaching m and its
+// metrics.
+func evaluate(res *Result, m *core.Model, test *core.Dataset) {
+	met := core.Evaluate(m, test)
+	sum := m.Summarize()
+	res.Dataset, res.TestAccuracy, res.TestLoss = test.Name, met.Accuracy, met.Loss
+	res.Params, res.NonzeroParams, res.MACs = sum.Params, sum.NonzeroParams, sum.MACs
+	res.Model, res.Metrics = m, met
 }
 
 // save writes m to path and returns the file's size. With no path it only

@@ -316,20 +316,38 @@ func LoadBase(file string, spec DataSpec) (*core.Model, core.ModelInfo, DataSpec
 	if err != nil {
 		return nil, info, spec, err
 	}
-	if spec.Name == "" {
-		if info.Dataset == "" {
-			return nil, info, spec, fmt.Errorf("%s does not record its dataset: name one", file)
-		}
-		spec = DataSpec{Name: info.Dataset, Label: info.Label, TestFrac: info.TestFrac, ValFrac: spec.ValFrac, Seed: info.DataSeed}
+	if spec, err = recordedData(file, info, spec); err != nil {
+		return nil, info, spec, err
 	}
 	spec = spec.withDefaults()
-	if info.Dataset != "" && filepath.Base(info.Dataset) == filepath.Base(spec.Name) &&
-		(info.DataSeed != spec.Seed || info.TestFrac != spec.TestFrac || info.Label != spec.Label) {
-		return nil, info, spec, fmt.Errorf("%s was trained on another split of %s (seed %d, test fraction %g): "+
-			"its test accuracy would be measured partly on its own training samples; use that split (seed %d)",
-			file, filepath.Base(spec.Name), info.DataSeed, info.TestFrac, info.DataSeed)
+	if err := otherSplit(file, info, spec, fmt.Sprintf("use that split (seed %d)", info.DataSeed)); err != nil {
+		return nil, info, spec, err
 	}
 	return m, info, spec, nil
+}
+
+// recordedData is spec, or when spec.Name is empty the data and split
+// recorded in the model file (keeping spec's validation fraction).
+func recordedData(file string, info core.ModelInfo, spec DataSpec) (DataSpec, error) {
+	if spec.Name != "" {
+		return spec, nil
+	}
+	if info.Dataset == "" {
+		return spec, fmt.Errorf("%s does not record its dataset: name one", file)
+	}
+	return DataSpec{Name: info.Dataset, Label: info.Label, TestFrac: info.TestFrac, ValFrac: spec.ValFrac, Seed: info.DataSeed}, nil
+}
+
+// otherSplit refuses spec (with defaults filled in) when it is another split
+// of the dataset the model file was trained on; advice ends the message.
+func otherSplit(file string, info core.ModelInfo, spec DataSpec, advice string) error {
+	if info.Dataset != "" && filepath.Base(info.Dataset) == filepath.Base(spec.Name) &&
+		(info.DataSeed != spec.Seed || info.TestFrac != spec.TestFrac || info.Label != spec.Label) {
+		return fmt.Errorf("%s was trained on another split of %s (seed %d, test fraction %g): "+
+			"its test accuracy would be measured partly on its own training samples; %s",
+			file, filepath.Base(spec.Name), info.DataSeed, info.TestFrac, advice)
+	}
+	return nil
 }
 
 // CheckFit reports a model and a dataset that do not go together.

@@ -83,11 +83,7 @@ func (s *TuneStudy) trialJob(id int, spec TrainSpec, seg segment) Job {
 			// train: without a latency objective only the best trial is
 			// timed, once the study is over.
 			s.keepTestSplit(data.Test)
-			met := core.Evaluate(m, data.Test)
-			sum := m.Summarize()
-			res.Dataset, res.TestAccuracy, res.TestLoss = data.Test.Name, met.Accuracy, met.Loss
-			res.Params, res.NonzeroParams, res.MACs = sum.Params, sum.NonzeroParams, sum.MACs
-			res.Model, res.Metrics = m, met
+			evaluate(res, m, data.Test)
 		}
 		info := core.ModelInfo{Task: TaskTrial, Dataset: spec.Data.withDefaults().Name, Epochs: c.epochs,
 			Seed: spec.Seed, TestAccuracy: res.TestAccuracy, Optimizer: spec.Optimizer, Activation: spec.Activation}

@@ -125,7 +125,7 @@ func (d *dataDir) confine(spec, p string) (string, error) {
 	}
 	// An IDX images file is read with the labels file beside it: that must
 	// stay inside too.
-	for _, lp := range idxLabels(real) {
+	for _, lp := range datasets.LabelsFiles(real) {
 		if lr, err := filepath.EvalSymlinks(lp); err == nil && !within(d.root, lr) {
 			return "", fmt.Errorf("%q: its labels file links outside the data directory: refused", spec)
 		}
@@ -144,20 +144,6 @@ func within(root, p string) bool {
 		return false
 	}
 	return rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
-}
-
-// idxLabels lists the labels files the IDX loader may read with images
-// file p (see datasets.LoadIDX), or nil when p is not named like one.
-func idxLabels(p string) []string {
-	const images, labels = "-images-idx3-ubyte", "-labels-idx1-ubyte"
-	dir, stem := filepath.Split(p)
-	stem = strings.TrimSuffix(stem, ".gz")
-	i := strings.LastIndex(stem, images)
-	if i < 0 {
-		return nil
-	}
-	l := stem[:i] + labels + stem[i+len(images):]
-	return []string{filepath.Join(dir, l), filepath.Join(dir, l+".gz")}
 }
 
 // CheckConfig vets the files a job's config names, however deeply nested,

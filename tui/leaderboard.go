@@ -22,11 +22,7 @@ func sparkline(vs []float64, lo, hi float64, w int) string {
 	var b strings.Builder
 	b.WriteString(strings.Repeat(" ", w-len(vs)))
 	for _, v := range vs {
-		i := len(sparkRunes) - 1
-		if hi > lo {
-			i = int((v - lo) / (hi - lo) * float64(len(sparkRunes)-1))
-		}
-		b.WriteRune(sparkRunes[min(len(sparkRunes)-1, max(0, i))])
+		b.WriteRune(sparkRune(v, lo, hi))
 	}
 	return b.String()
 }

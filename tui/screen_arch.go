@@ -187,12 +187,7 @@ func (s *archScreen) shape() []int {
 	if s.ds != nil {
 		return s.ds.SampleShape
 	}
-	for _, d := range builtinData() {
-		if d.Name == s.data {
-			return d.Shape
-		}
-	}
-	return nil
+	return builtinShape(s.data)
 }
 
 func (s *archScreen) Title() string { return "Architecture" }
@@ -216,14 +211,11 @@ func (s *archScreen) Back() bool {
 func (s *archScreen) running() bool { return s.state == runPending || s.state == runRunning }
 
 func (s *archScreen) updateKeys() {
-	s.form.updateKeys()
+	s.form.updateKeys(s.showForm)
 	k := &s.keys
 	k.formKeys = s.form.keys
 	onForm := s.showForm
 	ed := onForm && s.form.editing
-	for _, b := range []*key.Binding{&k.formKeys.Up, &k.formKeys.Down, &k.Edit, &k.Left, &k.Right, &k.Save, &k.Abort} {
-		b.SetEnabled(b.Enabled() && onForm)
-	}
 	k.Start.SetEnabled(onForm && !ed)
 	has := !onForm && len(s.cands) > 0
 	k.Up.SetEnabled(has)
@@ -347,10 +339,7 @@ func (s *archScreen) allCancelled() bool {
 func (s *archScreen) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := s.keys
 	if s.showForm {
-		if ok, cmd := s.form.handleKey(msg); ok {
-			if s.form.editing {
-				s.notice = ""
-			}
+		if ok, cmd := s.form.handleKey(msg, &s.notice); ok {
 			return cmd
 		}
 		if key.Matches(msg, k.Start) {

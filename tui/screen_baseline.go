@@ -48,12 +48,10 @@ const (
 // its run: charts, per-epoch table, progress and, for 2-D data, the decision
 // regions over the data.
 type baselineScreen struct {
-	c       *common
-	keys    baselineKeys
-	fields  []*field
-	focus   int
-	editing bool
-	notice  string // why s refused, or what just happened
+	c      *common
+	keys   baselineKeys
+	form   techForm
+	notice string // why s refused, or what just happened
 
 	data    string        // the dataset spec trained on
 	ds      *core.Dataset // its preview, for the decision regions plot
@@ -73,7 +71,8 @@ type baselineScreen struct {
 }
 
 type baselineKeys struct {
-	Up, Down, Edit, Left, Right, Start, Cancel, Save, Abort key.Binding
+	formKeys
+	Start, Cancel key.Binding
 }
 
 // maxEpochRows bounds the per-epoch history kept for the table.
@@ -82,29 +81,23 @@ const maxEpochRows = 200
 func newBaselineScreen(c *common) screen {
 	st := c.styles
 	s := &baselineScreen{c: c, data: c.data,
-		keys: baselineKeys{Up: relabel(keyUp, "↑/↓", "field"), Down: relabel(keyDown, "↑/↓", "field"),
-			Edit: relabel(keyEnter, "enter", "edit"), Left: keyLeft, Right: keyRight,
-			Start: relabel(keyStart, "s", "start training"), Cancel: keyStop, Save: keySave, Abort: keyAbort},
+		keys: baselineKeys{Start: relabel(keyStart, "s", "start training"), Cancel: keyStop},
 		loss: newLineChart(st, "Loss", false), acc: newLineChart(st, "Accuracy", true)}
 	if s.data == "" {
 		s.data = defaultData()
 	}
-	s.fields = make([]*field, numFields)
-	s.fields[fModel] = newField(st, "model", "mlp:32,32", func(v string) error { return validModel(v, s.shape()) })
-	s.fields[fAct] = newField(st, "activation", "relu", validChoice("activation", core.Activations), core.Activations...)
-	s.fields[fOpt] = newField(st, "optimizer", "adam", validChoice("optimizer", core.Optimizers), core.Optimizers...)
-	s.fields[fLR] = newField(st, "learning rate", "0.01", validPositiveFloat("the learning rate", 10))
-	s.fields[fBatch] = newField(st, "batch size", "32", validInt("the batch size", 1, 65536))
-	s.fields[fEpochs] = newField(st, "epochs", "30", validInt("epochs", 1, 10000))
-	s.fields[fDropout] = newField(st, "dropout", "0", validRate)
-	s.fields[fPatience] = newField(st, "patience", "0", validInt("patience", 0, 10000))
-	s.fields[fSeed] = newField(st, "seed", strconv.FormatUint(c.seed, 10), validSeed)
-	s.bar = progress.New(progress.WithoutPercentage(), progress.WithColorProfile(st.Renderer.ColorProfile()))
-	if st.NoColor {
-		s.bar.Full, s.bar.Empty = '#', '.'
-	} else {
-		s.bar.FullColor, s.bar.EmptyColor = st.BarFull, st.BarEmpty
-	}
+	f := make([]*field, numFields)
+	f[fModel] = newField(st, "model", "mlp:32,32", func(v string) error { return validModel(v, s.shape()) })
+	f[fAct] = newField(st, "activation", "relu", validChoice("activation", core.Activations), core.Activations...)
+	f[fOpt] = newField(st, "optimizer", "adam", validChoice("optimizer", core.Optimizers), core.Optimizers...)
+	f[fLR] = newField(st, "learning rate", "0.01", validPositiveFloat("the learning rate", 10))
+	f[fBatch] = newField(st, "batch size", "32", validInt("the batch size", 1, 65536))
+	f[fEpochs] = newField(st, "epochs", "30", validInt("epochs", 1, 10000))
+	f[fDropout] = newField(st, "dropout", "0", validRate)
+	f[fPatience] = newField(st, "patience", "0", validInt("patience", 0, 10000))
+	f[fSeed] = newField(st, "seed", strconv.FormatUint(c.seed, 10), validSeed)
+	s.form = techForm{fields: f, keys: newFormKeys()}
+	s.bar = newBar(st)
 	s.updateKeys()
 	return s
 }
@@ -113,12 +106,10 @@ func (s *baselineScreen) Title() string { return "Baseline" }
 
 func (s *baselineScreen) Init() tea.Cmd { return nil }
 
-func (s *baselineScreen) Editing() bool { return s.editing }
+func (s *baselineScreen) Editing() bool { return s.form.editing }
 
 func (s *baselineScreen) Back() bool {
-	if s.editing {
-		s.fields[s.focus].done(false)
-		s.editing = false
+	if s.form.back() {
 		s.updateKeys()
 		return true
 	}
@@ -131,32 +122,42 @@ func (s *baselineScreen) shape() []int {
 	if s.ds != nil {
 		return s.ds.SampleShape
 	}
-	for _, d := range builtinData() {
-		if d.Name == s.data {
-			return d.Shape
-		}
+	return builtinShape(s.data)
+}
+
+// live says whether a run in state r has not ended.
+func (r runState) live() bool { return r == runPending || r == runQueued || r == runRunning }
+
+// runStateLine is the status line of a run that is starting, queued,
+// cancelled or failed (with err, when known); r names the run.
+func runStateLine(st *Styles, state runState, r string, err error) string {
+	switch state {
+	case runPending:
+		return st.Muted.Render("starting…")
+	case runQueued:
+		return st.Muted.Render(r + " queued, waiting for a worker")
+	case runCancelled:
+		return st.Warn.Render(r + " cancelled")
 	}
-	return nil
+	if err != nil {
+		return st.Bad.Render(r + " failed: " + err.Error())
+	}
+	return st.Bad.Render(r + " failed")
 }
 
 // active says whether the run on view has not ended.
 func (s *baselineScreen) active() bool {
-	return s.state == runPending || s.state == runQueued || s.state == runRunning
+	return s.state.live()
 }
 
 // updateKeys enables the bindings that apply now, so help shows only those.
 func (s *baselineScreen) updateKeys() {
+	s.form.updateKeys(true)
 	k := &s.keys
-	choice := len(s.fields[s.focus].choices) > 0
-	for _, b := range []*key.Binding{&k.Up, &k.Down, &k.Start} {
-		b.SetEnabled(!s.editing)
-	}
-	k.Edit.SetEnabled(!s.editing && !choice)
-	k.Left.SetEnabled(!s.editing && choice)
-	k.Right.SetEnabled(!s.editing && choice)
-	k.Cancel.SetEnabled(!s.editing && s.active() && s.run != 0)
-	k.Save.SetEnabled(s.editing)
-	k.Abort.SetEnabled(s.editing)
+	k.formKeys = s.form.keys
+	ed := s.form.editing
+	k.Start.SetEnabled(!ed)
+	k.Cancel.SetEnabled(!ed && s.active() && s.run != 0)
 }
 
 func (s *baselineScreen) ShortHelp() []key.Binding {
@@ -177,7 +178,7 @@ func (s *baselineScreen) Update(msg tea.Msg) tea.Cmd {
 	case datasetChosenMsg:
 		s.data, s.ds, s.regions = msg.name, msg.ds, nil
 		s.notice = "dataset: " + msg.name
-		s.fields[fModel].check() // a spec may fit one shape and not another
+		s.form.fields[fModel].check() // a spec may fit one shape and not another
 		s.redraw()
 		if msg.ds == nil { // its load may have arrived before this message
 			return loadDataset(msg.name, s.c.seed)
@@ -185,7 +186,7 @@ func (s *baselineScreen) Update(msg tea.Msg) tea.Cmd {
 	case datasetLoadedMsg:
 		if msg.name == s.data && msg.err == nil {
 			s.ds = msg.ds
-			s.fields[fModel].check()
+			s.form.fields[fModel].check()
 			s.redraw()
 		}
 	case runStartedMsg:
@@ -208,41 +209,11 @@ func (s *baselineScreen) Update(msg tea.Msg) tea.Cmd {
 }
 
 func (s *baselineScreen) handleKey(msg tea.KeyMsg) tea.Cmd {
-	k := s.keys
-	f := s.fields[s.focus]
-	if s.editing {
-		switch {
-		case key.Matches(msg, k.Save):
-			f.done(true)
-			s.editing = false
-		case key.Matches(msg, k.Abort):
-			f.done(false)
-			s.editing = false
-		default:
-			var cmd tea.Cmd
-			f.input, cmd = f.input.Update(msg)
-			f.check()
-			return cmd
-		}
-		return nil
+	if ok, cmd := s.form.handleKey(msg, &s.notice); ok {
+		return cmd
 	}
+	k := s.keys
 	switch {
-	case key.Matches(msg, k.Up):
-		s.focus = (s.focus + numFields - 1) % numFields
-	case key.Matches(msg, k.Down):
-		s.focus = (s.focus + 1) % numFields
-	case key.Matches(msg, k.Left) && len(f.choices) > 0:
-		f.cycle(-1)
-	case key.Matches(msg, k.Right) && len(f.choices) > 0:
-		f.cycle(1)
-	case key.Matches(msg, k.Edit):
-		if len(f.choices) > 0 {
-			f.cycle(1)
-			return nil
-		}
-		s.editing = true
-		s.notice = ""
-		return f.edit()
 	case key.Matches(msg, k.Start):
 		return s.start()
 	case key.Matches(msg, k.Cancel):
@@ -261,11 +232,9 @@ func (s *baselineScreen) start() tea.Cmd {
 		s.notice = "a run is already going: x cancels it"
 		return nil
 	}
-	for _, f := range s.fields {
-		if f.check(); f.err != nil {
-			s.notice = "cannot start: " + f.label + ": " + f.err.Error()
-			return nil
-		}
+	if p := s.form.firstError(); p != "" {
+		s.notice = "cannot start: " + p
+		return nil
 	}
 	spec := s.spec()
 	s.state, s.notice = runPending, ""
@@ -274,7 +243,7 @@ func (s *baselineScreen) start() tea.Cmd {
 
 // spec reads the (valid) form.
 func (s *baselineScreen) spec() lab.TrainSpec {
-	v := func(i int) string { return s.fields[i].value() }
+	v := func(i int) string { return s.form.fields[i].value() }
 	num := func(i int) float64 { x, _ := strconv.ParseFloat(v(i), 64); return x }
 	whole := func(i int) int { x, _ := strconv.Atoi(v(i)); return x }
 	seed, _ := strconv.ParseUint(v(fSeed), 10, 64)
@@ -423,42 +392,7 @@ func (s *baselineScreen) View() string {
 
 func (s *baselineScreen) formView(w int) string {
 	st := s.c.styles
-	lines := []string{heading(st, "Model · data "+s.data, w)}
-	labelW := 14
-	var problem string
-	for i, f := range s.fields {
-		val := f.input.View()
-		if len(f.choices) > 0 && !s.editing {
-			val = "‹ " + f.value() + " ›"
-		}
-		mark := "  "
-		label := padTo(f.label, labelW)
-		if f.err != nil {
-			mark = st.Bad.Render("! ")
-			if problem == "" || i == s.focus {
-				problem = f.label + ": " + f.err.Error()
-			}
-		}
-		line := st.Label.Render(label) + " " + val
-		if i == s.focus {
-			line = "›" + mark[1:] + st.Selected.Render(label) + " " + val
-		} else {
-			line = mark + line
-		}
-		lines = append(lines, fit(line, w, 1))
-	}
-	msg := s.notice
-	style := st.Muted
-	if strings.HasPrefix(msg, "cannot") || strings.HasPrefix(msg, "a run") {
-		style = st.Bad
-	}
-	if msg == "" && problem != "" {
-		msg, style = problem, st.Bad
-	}
-	if s.editing {
-		msg, style = "editing: enter keeps, esc discards", st.Muted
-	}
-	lines = append(lines, st.Plain.Render(wrapText(style, msg, w, 3)))
+	lines := []string{s.form.view(st, "Model · data "+s.data, "", s.notice, w)}
 	if s.plot != "" {
 		pw, _ := s.plotSize()
 		title := "Data"
@@ -507,10 +441,6 @@ func (s *baselineScreen) statusLine() string {
 	switch s.state {
 	case runNone:
 		return st.Muted.Render("no run yet: fill in the form and press s")
-	case runPending:
-		return st.Muted.Render("starting…")
-	case runQueued:
-		return st.Muted.Render(r + " queued, waiting for a worker")
 	case runRunning:
 		return st.Accent.Render(r+" training") + " " + s.runSpec.Model + " on " + s.runSpec.Data.Name
 	case runDone:
@@ -520,13 +450,8 @@ func (s *baselineScreen) statusLine() string {
 			line += " (" + res.Stopped + ")"
 		}
 		return st.Good.Render(line)
-	case runCancelled:
-		return st.Warn.Render(r + " cancelled")
 	}
-	if s.err != nil {
-		return st.Bad.Render(r + " failed: " + s.err.Error())
-	}
-	return st.Bad.Render(r + " failed")
+	return runStateLine(st, s.state, r, s.err)
 }
 
 // progressLine is the epoch progress bar with samples/s, elapsed and ETA.

@@ -101,12 +101,7 @@ func (s *distillScreen) shape() []int {
 		return nil // the form is being built
 	}
 	d, _ := s.bases.dataFor(parseRun(s.form.fields[fdTeacher].value()))
-	for _, b := range builtinData() {
-		if b.Name == d.Name {
-			return b.Shape
-		}
-	}
-	return nil
+	return builtinShape(d.Name)
 }
 
 func (s *distillScreen) Title() string { return "Distill" }
@@ -124,11 +119,11 @@ func (s *distillScreen) Back() bool {
 }
 
 func (s *distillScreen) active() bool {
-	return s.state == runPending || s.state == runQueued || s.state == runRunning
+	return s.state.live()
 }
 
 func (s *distillScreen) updateKeys() {
-	s.form.updateKeys()
+	s.form.updateKeys(true)
 	s.keys.formKeys = s.form.keys
 	s.keys.Start.SetEnabled(!s.form.editing)
 	s.keys.Cancel.SetEnabled(!s.form.editing && s.active() && s.run != 0)
@@ -169,10 +164,7 @@ func (s *distillScreen) Update(msg tea.Msg) tea.Cmd {
 }
 
 func (s *distillScreen) handleKey(msg tea.KeyMsg) tea.Cmd {
-	if ok, cmd := s.form.handleKey(msg); ok {
-		if s.form.editing {
-			s.notice = ""
-		}
+	if ok, cmd := s.form.handleKey(msg, &s.notice); ok {
 		if s.form.focus == fdTeacher {
 			s.form.fields[fdStudent].check()
 		}
@@ -336,10 +328,6 @@ func (s *distillScreen) statusLine() string {
 	switch s.state {
 	case runNone:
 		return st.Muted.Render("no run yet: choose a teacher, fill in the form and press s")
-	case runPending:
-		return st.Muted.Render("starting…")
-	case runQueued:
-		return st.Muted.Render(r + " queued, waiting for a worker")
 	case runRunning:
 		line := st.Accent.Render(r+" distilling") + fmt.Sprintf(" run %d → %s", s.spec.TeacherRun, s.spec.Student)
 		if s.phase != "" {
@@ -350,13 +338,8 @@ func (s *distillScreen) statusLine() string {
 		res := s.result
 		return st.Good.Render(fmt.Sprintf("%s finished: %s distilled from run %d, %d seed(s), %s", r, res.Arch,
 			s.spec.TeacherRun, max(1, s.spec.Seeds), seconds(res.TrainSeconds)))
-	case runCancelled:
-		return st.Warn.Render(r + " cancelled")
 	}
-	if s.err != nil {
-		return st.Bad.Render(r + " failed: " + s.err.Error())
-	}
-	return st.Bad.Render(r + " failed")
+	return runStateLine(st, s.state, r, s.err)
 }
 
 func (s *distillScreen) progressLine() string {

@@ -167,15 +167,15 @@ func (s *pruneScreen) Back() bool {
 }
 
 func (s *pruneScreen) active() bool {
-	return s.state == runPending || s.state == runQueued || s.state == runRunning
+	return s.state.live()
 }
 
 func (s *pruneScreen) sensActive() bool {
-	return s.sensState == runPending || s.sensState == runQueued || s.sensState == runRunning
+	return s.sensState.live()
 }
 
 func (s *pruneScreen) updateKeys() {
-	s.form.updateKeys()
+	s.form.updateKeys(true)
 	k := &s.keys
 	k.formKeys = s.form.keys
 	ed := s.form.editing
@@ -275,10 +275,7 @@ func (s *pruneScreen) requestWeights(run lab.RunID, m *core.Model, of string) te
 }
 
 func (s *pruneScreen) handleKey(msg tea.KeyMsg) tea.Cmd {
-	if ok, cmd := s.form.handleKey(msg); ok {
-		if s.form.editing {
-			s.notice = ""
-		}
+	if ok, cmd := s.form.handleKey(msg, &s.notice); ok {
 		return cmd
 	}
 	k := s.keys
@@ -539,10 +536,6 @@ func (s *pruneScreen) statusLine() string {
 	switch s.state {
 	case runNone:
 		return st.Muted.Render("no run yet: choose a model, fill in the form and press s")
-	case runPending:
-		return st.Muted.Render("starting…")
-	case runQueued:
-		return st.Muted.Render(r + " queued, waiting for a worker")
 	case runRunning:
 		line := st.Accent.Render(r+" pruning") + " " + what
 		if s.phase != "" {
@@ -556,13 +549,8 @@ func (s *pruneScreen) statusLine() string {
 			line += fmt.Sprintf(" (%+.1f pt vs base)", res.Compare(b).AccuracyPoints)
 		}
 		return st.Good.Render(line)
-	case runCancelled:
-		return st.Warn.Render(r + " cancelled")
 	}
-	if s.err != nil {
-		return st.Bad.Render(r + " failed: " + s.err.Error())
-	}
-	return st.Bad.Render(r + " failed")
+	return runStateLine(st, s.state, r, s.err)
 }
 
 func deref(p *float64) float64 {

@@ -107,7 +107,7 @@ func (s *quantScreen) Back() bool {
 }
 
 func (s *quantScreen) active() bool {
-	return s.state == runPending || s.state == runQueued || s.state == runRunning
+	return s.state.live()
 }
 
 // record is the result on view: the run's, or one width of its sweep.
@@ -130,7 +130,7 @@ func (s *quantScreen) layers() []core.LayerQuant {
 }
 
 func (s *quantScreen) updateKeys() {
-	s.form.updateKeys()
+	s.form.updateKeys(true)
 	k := &s.keys
 	k.formKeys = s.form.keys
 	ed := s.form.editing
@@ -183,10 +183,7 @@ func (s *quantScreen) Update(msg tea.Msg) tea.Cmd {
 }
 
 func (s *quantScreen) handleKey(msg tea.KeyMsg) tea.Cmd {
-	if ok, cmd := s.form.handleKey(msg); ok {
-		if s.form.editing {
-			s.notice = ""
-		}
+	if ok, cmd := s.form.handleKey(msg, &s.notice); ok {
 		return cmd
 	}
 	k := s.keys
@@ -450,10 +447,6 @@ func (s *quantScreen) statusLine() string {
 	switch s.state {
 	case runNone:
 		return st.Muted.Render("no run yet: choose a model, then s quantizes, w sweeps 8…2 bits")
-	case runPending:
-		return st.Muted.Render("starting…")
-	case runQueued:
-		return st.Muted.Render(r + " queued, waiting for a worker")
 	case runRunning:
 		what := fmt.Sprintf("run %d %s %s", sp.BaseRun, sp.Mode, sp.Granularity)
 		if len(sp.Sweep) > 0 {
@@ -475,13 +468,8 @@ func (s *quantScreen) statusLine() string {
 			line += fmt.Sprintf(" (%+.1f pt) · size ×%.2f · latency ×%.2f", d.AccuracyPoints, d.SizeRatio, d.LatencyRatio)
 		}
 		return st.Good.Render(line)
-	case runCancelled:
-		return st.Warn.Render(r + " cancelled")
 	}
-	if s.err != nil {
-		return st.Bad.Render(r + " failed: " + s.err.Error())
-	}
-	return st.Bad.Render(r + " failed")
+	return runStateLine(st, s.state, r, s.err)
 }
 
 func indexOf(xs []int, x int) int {
@@ -549,7 +537,7 @@ func (s *quantScreen) runView() string {
 		head += "\n" + note
 	}
 	if s.state == runNone || (s.result == nil && !(s.active() && s.spec.Mode == "qat")) {
-		if s.state == runNone || s.state == runPending || s.state == runQueued || s.state == runRunning {
+		if s.state == runNone || s.state.live() {
 			return vjoin(head, "", wrapText(st.Muted,
 				"Quantization shows here: each layer's signal-to-quantization-noise ratio, a histogram of a "+
 					"layer's weights with the quantization grid and the clipping range over it, accuracy while "+

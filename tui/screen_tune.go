@@ -152,14 +152,11 @@ func (s *tuneScreen) running() bool {
 }
 
 func (s *tuneScreen) updateKeys() {
-	s.form.updateKeys()
+	s.form.updateKeys(s.showForm)
 	k := &s.keys
 	k.formKeys = s.form.keys
 	onForm := s.showForm
 	ed := onForm && s.form.editing
-	for _, b := range []*key.Binding{&k.formKeys.Up, &k.formKeys.Down, &k.Edit, &k.Left, &k.Right, &k.Save, &k.Abort} {
-		b.SetEnabled(b.Enabled() && onForm)
-	}
 	k.Start.SetEnabled(onForm && !ed)
 	trials := !onForm && s.snap != nil && len(s.snap.Trials) > 0
 	k.Up.SetEnabled(trials)
@@ -251,10 +248,7 @@ func (s *tuneScreen) Update(msg tea.Msg) tea.Cmd {
 func (s *tuneScreen) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := s.keys
 	if s.showForm {
-		if ok, cmd := s.form.handleKey(msg); ok {
-			if s.form.editing {
-				s.notice = ""
-			}
+		if ok, cmd := s.form.handleKey(msg, &s.notice); ok {
 			return cmd
 		}
 		if key.Matches(msg, k.Start) {

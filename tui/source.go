@@ -21,6 +21,17 @@ func builtinData() []dataInfo {
 	return out
 }
 
+// builtinShape is the sample shape of built-in dataset name, nil for any
+// other name.
+func builtinShape(name string) []int {
+	for _, b := range datasets.Builtins() {
+		if b.Name == name {
+			return b.SampleShape
+		}
+	}
+	return nil
+}
+
 // defaultData is the dataset used when none is given.
 func defaultData() string { return datasets.Default }
 

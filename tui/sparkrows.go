@@ -15,6 +15,16 @@ import (
 // sparkRunes are a sparkline's eight levels, lowest first.
 var sparkRunes = []rune("▁▂▃▄▅▆▇█")
 
+// sparkRune is v's level on the scale lo..hi (the top one when the scale is
+// flat), clamped to the levels there are.
+func sparkRune(v, lo, hi float64) rune {
+	i := len(sparkRunes) - 1
+	if hi > lo {
+		i = int((v - lo) / (hi - lo) * float64(len(sparkRunes)-1))
+	}
+	return sparkRunes[min(len(sparkRunes)-1, max(0, i))]
+}
+
 // layerBar is one layer's line in sparsityBarsView.
 type layerBar struct {
 	name     string
@@ -94,11 +104,7 @@ func sensitivityView(st *Styles, sens []core.LayerSensitivity, width, rows int) 
 	for _, l := range sens[:max(0, shown)] {
 		var spark strings.Builder
 		for _, p := range l.Points {
-			i := len(sparkRunes) - 1
-			if hi > lo {
-				i = int((p.Accuracy - lo) / (hi - lo) * float64(len(sparkRunes)-1))
-			}
-			spark.WriteString(strings.Repeat(string(sparkRunes[i]), k))
+			spark.WriteString(strings.Repeat(string(sparkRune(p.Accuracy, lo, hi)), k))
 		}
 		keep := l.Points[0].Sparsity
 		for _, p := range l.Points {

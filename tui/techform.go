@@ -9,7 +9,7 @@ import (
 
 // techForm is the settings form of a technique screen (Prune, Distill):
 // fields moved through with ↑/↓, choices cycled with ←/→, text edited with
-// enter, as on the Baseline screen.
+// enter. The Baseline screen uses it too.
 type techForm struct {
 	fields  []*field
 	focus   int
@@ -26,17 +26,19 @@ func newFormKeys() formKeys {
 		Edit: relabel(keyEnter, "enter", "edit"), Left: keyLeft, Right: keyRight, Save: keySave, Abort: keyAbort}
 }
 
-// updateKeys enables the bindings that apply now.
-func (f *techForm) updateKeys() {
+// updateKeys enables the bindings that apply now: none while the form is
+// not shown (the Tune and Architecture screens swap it for their study).
+func (f *techForm) updateKeys(shown bool) {
 	k := &f.keys
 	choice := len(f.fields[f.focus].choices) > 0
-	k.Up.SetEnabled(!f.editing)
-	k.Down.SetEnabled(!f.editing)
-	k.Edit.SetEnabled(!f.editing && !choice)
-	k.Left.SetEnabled(!f.editing && choice)
-	k.Right.SetEnabled(!f.editing && choice)
-	k.Save.SetEnabled(f.editing)
-	k.Abort.SetEnabled(f.editing)
+	moving, editing := shown && !f.editing, shown && f.editing
+	k.Up.SetEnabled(moving)
+	k.Down.SetEnabled(moving)
+	k.Edit.SetEnabled(moving && !choice)
+	k.Left.SetEnabled(moving && choice)
+	k.Right.SetEnabled(moving && choice)
+	k.Save.SetEnabled(editing)
+	k.Abort.SetEnabled(editing)
 }
 
 // back ends editing, discarding the change; false when not editing.
@@ -50,8 +52,17 @@ func (f *techForm) back() bool {
 }
 
 // handleKey handles the form's keys; handled is false for a key the form
-// does not use (the screen's own keys).
-func (f *techForm) handleKey(msg tea.KeyMsg) (handled bool, cmd tea.Cmd) {
+// does not use (the screen's own keys). A handled key that leaves the form
+// editing clears the screen's notice.
+func (f *techForm) handleKey(msg tea.KeyMsg, notice *string) (handled bool, cmd tea.Cmd) {
+	handled, cmd = f.key(msg)
+	if handled && f.editing {
+		*notice = ""
+	}
+	return handled, cmd
+}
+
+func (f *techForm) key(msg tea.KeyMsg) (handled bool, cmd tea.Cmd) {
 	k := f.keys
 	fl := f.fields[f.focus]
 	if f.editing {

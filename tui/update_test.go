@@ -245,7 +245,7 @@ func TestFormValidation(t *testing.T) {
 			m, f := newTestModel(t, 100, 30)
 			press(m, "2")
 			b := baseline(m)
-			for b.focus != c.field {
+			for b.form.focus != c.field {
 				press(m, "down")
 			}
 			press(m, "enter")
@@ -257,7 +257,7 @@ func TestFormValidation(t *testing.T) {
 				press(m, string(r))
 			}
 			press(m, "enter")
-			fld := b.fields[c.field]
+			fld := b.form.fields[c.field]
 			if fld.value() != c.value {
 				t.Fatalf("typed %q, field holds %q (typed keys went elsewhere?)", c.value, fld.value())
 			}
@@ -287,12 +287,12 @@ func TestTypingInAFieldBypassesGlobalKeys(t *testing.T) {
 	if m.activeTitle() != "Baseline" || m.help.ShowAll {
 		t.Fatal("typed characters reached the global keys")
 	}
-	if got := baseline(m).fields[fModel].value(); got != "q1s?" {
+	if got := baseline(m).form.fields[fModel].value(); got != "q1s?" {
 		t.Fatalf("field holds %q, want q1s?", got)
 	}
 	_ = cmd
 	press(m, "esc") // discard
-	if got := baseline(m).fields[fModel].value(); got != "mlp:32,32" {
+	if got := baseline(m).form.fields[fModel].value(); got != "mlp:32,32" {
 		t.Fatalf("esc kept %q", got)
 	}
 	if cmd := press(m, "ctrl+c"); cmd == nil {
@@ -303,11 +303,11 @@ func TestTypingInAFieldBypassesGlobalKeys(t *testing.T) {
 func TestChoiceFieldsCycle(t *testing.T) {
 	m, _ := newTestModel(t, 100, 30)
 	press(m, "2", "down", "right")
-	if got := baseline(m).fields[fAct].value(); got != core.Activations[1] {
+	if got := baseline(m).form.fields[fAct].value(); got != core.Activations[1] {
 		t.Fatalf("activation %q after →, want %q", got, core.Activations[1])
 	}
 	press(m, "left", "left")
-	if got := baseline(m).fields[fAct].value(); got != core.Activations[len(core.Activations)-1] {
+	if got := baseline(m).form.fields[fAct].value(); got != core.Activations[len(core.Activations)-1] {
 		t.Fatalf("activation %q after ←←", got)
 	}
 }
