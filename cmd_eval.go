@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"time"
 
@@ -34,9 +35,16 @@ func cmdEval(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if s.ModelFile == "" {
 		return badInput("eval: --model FILE is required")
 	}
-	if _, _, err := core.LoadModel(s.ModelFile); err != nil {
+	m, _, err := core.LoadModel(s.ModelFile)
+	if err != nil {
 		return usageError{err}
 	}
 	s.Data = c.modelDataSpec()
-	return runHeadless(ctx, stdout, c, lab.TaskEval, s, s.Job())
+	fits := func(d lab.Splits) error {
+		if err := lab.CheckFit(m, d); err != nil {
+			return usageError{fmt.Errorf("%s: %w", s.ModelFile, err)}
+		}
+		return nil
+	}
+	return runHeadless(ctx, stdout, c, lab.TaskEval, s, s.Job(), fits)
 }

@@ -39,7 +39,13 @@ func cmdTrain(ctx context.Context, args []string, stdout, _ io.Writer) error {
 		return err
 	}
 	s.Data, s.Seed, s.Out = c.dataSpec(), c.seed, c.out
-	return runHeadless(ctx, stdout, c, lab.TaskTrain, s, s.Job())
+	fits := func(d lab.Splits) error {
+		if err := core.ValidateSpecFor(s.Model, d.Train.SampleShape, d.Train.Classes); err != nil {
+			return badInput("--model: %v", err)
+		}
+		return nil
+	}
+	return runHeadless(ctx, stdout, c, lab.TaskTrain, s, s.Job(), fits)
 }
 
 // validateTrainSpec checks the training flags before any work starts, so
@@ -79,14 +85,22 @@ func validateTrainSpec(s lab.TrainSpec) error {
 }
 
 // runHeadless runs one job on a fresh lab and prints its events and result.
-// The data is loaded before the job starts, so a bad file is reported as bad
-// input (exit 2) rather than as a failed run.
-func runHeadless(ctx context.Context, stdout io.Writer, c commonFlags, task string, config any, job lab.Job) error {
+// The data is loaded before the job starts, and given to fits when it is
+// not nil, so a bad file, or a model that does not fit the data, is reported
+// as bad input (exit 2) rather than as a failed run.
+func runHeadless(ctx context.Context, stdout io.Writer, c commonFlags, task string, config any, job lab.Job,
+	fits func(lab.Splits) error) error {
 	l := lab.New(lab.Options{Workers: 1})
 	defer l.Shutdown(defaultShutdown)
 	if c.data != "" {
-		if _, err := l.Data(ctx, c.dataSpec()); err != nil {
+		d, err := l.Data(ctx, c.dataSpec())
+		if err != nil {
 			return usageError{err}
+		}
+		if fits != nil {
+			if err := fits(d); err != nil {
+				return err
+			}
 		}
 	}
 	rep := newReporter(stdout, c.json)

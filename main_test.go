@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,6 +31,17 @@ func TestBadInputGetsOneLineAndExitCode2(t *testing.T) {
 	text := write("text.csv", "a,b,label\n1,2,x\n3,abc,y\n")
 	ragged := write("ragged.csv", "a,b,label\n1,2,x\n3,4\n")
 	ok := write("ok.csv", "a,b,label\n1,2,x\n3,4,y\n")
+	// 800 features: mlp:65536 is fine on its own but too large on this input.
+	header, row := make([]string, 801), make([]string, 801)
+	for i := range 800 {
+		header[i], row[i] = fmt.Sprintf("x%d", i), "0.5"
+	}
+	header[800] = "label"
+	lines := []string{strings.Join(header, ",")}
+	for i := range 20 {
+		lines = append(lines, strings.Join(row[:800], ",")+","+"ab"[i%2:i%2+1])
+	}
+	wide := write("wide.csv", strings.Join(lines, "\n")+"\n")
 	badModel := write("bad.safetensors", "\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":1}         ")
 	cases := []struct {
 		args []string
@@ -43,6 +55,9 @@ func TestBadInputGetsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"eval", "--model", filepath.Join(dir, "none.safetensors")}, "no such file"},
 		{[]string{"train", "--model", "cnnn:3"}, `unknown model spec "cnnn:3"`},
 		{[]string{"train", "--epochs", "-3"}, "--epochs must be at least 1 (got -3)"},
+		// Specs that only the data shows to be wrong are still bad input.
+		{[]string{"train", "--data", wide, "--model", "mlp:65536"}, `"mlp:65536" is too large`},
+		{[]string{"train", "--data", "moons", "--model", "cnn:4"}, "needs image data"},
 		{[]string{"train", "--lr", "x"}, `invalid value "x" for flag -lr`},
 		{[]string{"train", "--test-frac", "1.5"}, "--test-frac must be between 0 and 1"},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
@@ -112,6 +127,12 @@ func TestTrainJSONThenEvalReproduces(t *testing.T) {
 	if ev["test_accuracy"] != res["test_accuracy"] || ev["test_loss"] != res["test_loss"] {
 		t.Fatalf("eval gives accuracy %v loss %v, training gave %v %v", ev["test_accuracy"], ev["test_loss"],
 			res["test_accuracy"], res["test_loss"])
+	}
+
+	// Data the model does not take is bad input, not a failed run.
+	code, _, stderr = runCLI(t, "eval", "--model", out, "--data", "digits")
+	if code != exitBadUsage || !strings.Contains(stderr, "takes 2 features per sample") {
+		t.Fatalf("eval on digits: exit %d, stderr %q; want 2 and the feature counts", code, stderr)
 	}
 }
 

@@ -241,6 +241,25 @@ func ValidateSpec(spec string) error {
 	return err
 }
 
+// ValidateSpecFor is ValidateSpec for samples of inShape and these classes:
+// it also refuses an MLP too large for this input width and a
+// convolutional spec the samples do not fit. Convolutional nets are small,
+// so for them it builds the model and drops it.
+func ValidateSpecFor(spec string, inShape []int, classes []string) error {
+	a, err := parseArch(spec)
+	if err != nil {
+		return err
+	}
+	if a.family == "mlp" {
+		if n := mlpWeights(numel(inShape), a.sizes, len(classes)); n > maxWeights {
+			return tooLarge(spec, n)
+		}
+		return nil
+	}
+	_, err = Build(spec, inShape, classes, BuildOptions{})
+	return err
+}
+
 // maxWeights bounds what Build allocates for an MLP: a typo such as
 // mlp:60000,60000 must be refused in words, not by running out of memory
 // (weights, gradients and two optimizer moments make 16 bytes per weight).

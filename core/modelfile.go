@@ -34,6 +34,8 @@ type ModelInfo struct {
 	DataSeed     uint64  `json:"data_seed,omitempty"`     // seed of the split
 	TestFrac     float64 `json:"test_frac,omitempty"`     // held-out fraction of the split
 	Label        string  `json:"label,omitempty"`         // CSV label column, if any
+	Samples      int     `json:"samples,omitempty"`       // samples generated, or kept from a file; 0 for all or the default
+	Noise        float64 `json:"noise,omitempty"`         // a built-in generator's noise; 0 for its default
 	TestAccuracy float64 `json:"test_accuracy,omitempty"` // on the held-out split when saved
 	Epochs       int     `json:"epochs,omitempty"`
 	Seed         uint64  `json:"seed,omitempty"`

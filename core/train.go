@@ -123,6 +123,7 @@ func Train(ctx context.Context, m *Model, train, val *Dataset, cfg TrainConfig, 
 
 	bestLoss, sinceBest := math.Inf(1), 0
 	var best [][]float32
+	kept := trainedState(m, params)
 	start := time.Now()
 	samples, step := 0, st.step
 	defer func() { st.step = step }()
@@ -183,9 +184,9 @@ func Train(ctx context.Context, m *Model, train, val *Dataset, cfg TrainConfig, 
 		if cfg.SnapshotEvery > 0 && (epoch+1)%cfg.SnapshotEvery == 0 {
 			st.Snapshot = m.Clone()
 		}
-		kept := st
-		kept.Snapshot = nil // the history outlives the run; snapshots are for live views
-		rep.History = append(rep.History, kept)
+		hist := st
+		hist.Snapshot = nil // the history outlives the run; snapshots are for live views
+		rep.History = append(rep.History, hist)
 		rep.Epochs = epoch + 1
 		if rec != nil {
 			if err := rec(st); err != nil {
@@ -196,9 +197,9 @@ func Train(ctx context.Context, m *Model, train, val *Dataset, cfg TrainConfig, 
 		if cfg.Patience > 0 && val != nil && val.Len() > 0 {
 			if st.ValLoss < bestLoss {
 				bestLoss, sinceBest = st.ValLoss, 0
-				best = snapshotWeights(params, best)
+				best = snapshotState(kept, best)
 			} else if sinceBest++; sinceBest >= cfg.Patience {
-				restoreWeights(params, best)
+				restoreState(kept, best)
 				rep.Stopped = fmt.Sprintf("early stopping after epoch %d: validation loss has not improved for %d epochs (best weights restored)", epoch+1, cfg.Patience)
 				break
 			}
@@ -231,19 +232,35 @@ func (r *TrainReport) finish(start time.Time, samples int) {
 	}
 }
 
-func snapshotWeights(params []*Param, dst [][]float32) [][]float32 {
-	if dst == nil {
-		dst = make([][]float32, len(params))
+// trainedState lists what early stopping saves and restores: every
+// parameter's values and BatchNorm's running statistics, which inference
+// uses as much as the weights.
+func trainedState(m *Model, params []*Param) [][]float32 {
+	s := make([][]float32, 0, len(params))
+	for _, p := range params {
+		s = append(s, p.W.Data)
 	}
-	for i, p := range params {
-		dst[i] = append(dst[i][:0], p.W.Data...)
+	for _, l := range m.Layers {
+		if bn, ok := l.(*BatchNorm); ok {
+			s = append(s, bn.Mean, bn.Var)
+		}
+	}
+	return s
+}
+
+func snapshotState(state, dst [][]float32) [][]float32 {
+	if dst == nil {
+		dst = make([][]float32, len(state))
+	}
+	for i, v := range state {
+		dst[i] = append(dst[i][:0], v...)
 	}
 	return dst
 }
 
-func restoreWeights(params []*Param, src [][]float32) {
-	for i, p := range params {
-		copy(p.W.Data, src[i])
+func restoreState(state, src [][]float32) {
+	for i, v := range state {
+		copy(v, src[i])
 	}
 }
 

@@ -139,6 +139,30 @@ func TestEarlyStoppingRestoresBest(t *testing.T) {
 	}
 }
 
+// TestEarlyStoppingRestoresBatchNormStatistics: inference uses BatchNorm's
+// running statistics, so restoring the best weights without them would
+// leave a model that never existed during training.
+func TestEarlyStoppingRestoresBatchNormStatistics(t *testing.T) {
+	train, val := bars(200, 1), bars(100, 2)
+	m, _ := Build("cnn:4", train.SampleShape, train.Classes, BuildOptions{Seed: 1})
+	m.Norm = FitStandardizer(train)
+	rep, err := Train(context.Background(), m, train, val, TrainConfig{Epochs: 60, BatchSize: 16, Patience: 2,
+		Optimizer: OptimizerConfig{LR: 0.05}, Seed: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Stopped == "" {
+		t.Fatalf("ran %d epochs without early stopping", rep.Epochs)
+	}
+	best := math.Inf(1)
+	for _, s := range rep.History {
+		best = min(best, s.ValLoss)
+	}
+	if got := Evaluate(m, val).Loss; math.Abs(got-best) > 1e-6 {
+		t.Fatalf("validation loss after restore %.6f, best seen %.6f", got, best)
+	}
+}
+
 func TestMasksHoldThroughOptimizerSteps(t *testing.T) {
 	for _, kind := range Optimizers {
 		r := rand.New(rand.NewPCG(1, 1))

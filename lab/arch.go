@@ -410,8 +410,8 @@ func remeasure(ctx context.Context, res *Result, data Splits, s ArchSpec) (*Resu
 		return nil, err
 	}
 	spec := s.Data.withDefaults()
-	info := core.ModelInfo{Task: TaskTrain, Dataset: spec.Name, DataSeed: spec.Seed, TestFrac: spec.TestFrac,
-		Label: spec.Label, TestAccuracy: r.TestAccuracy, Epochs: r.Epochs, Seed: r.Seed, Optimizer: s.Optimizer}
+	info := spec.ModelInfo(TaskTrain)
+	info.TestAccuracy, info.Epochs, info.Seed, info.Optimizer = r.TestAccuracy, r.Epochs, r.Seed, s.Optimizer
 	if s.OutDir != "" {
 		r.Out = filepath.Join(s.OutDir, ModelFileName(res.Arch))
 	}

@@ -22,6 +22,14 @@ type DataSpec struct {
 	Noise    float64 `json:"noise,omitempty"`     // a built-in generator's noise; 0 for its default
 }
 
+// ModelInfo is the part of a model file's record that names the data and
+// split of s, for a model made by task; the caller fills in the rest. With
+// it, eval and the techniques find the very split the model was tested on.
+func (s DataSpec) ModelInfo(task string) core.ModelInfo {
+	return core.ModelInfo{Task: task, Dataset: s.Name, DataSeed: s.Seed, TestFrac: s.TestFrac,
+		Label: s.Label, Samples: s.Samples, Noise: s.Noise}
+}
+
 // Default split fractions.
 const (
 	DefaultTestFrac = 0.2

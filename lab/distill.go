@@ -215,9 +215,9 @@ func (s DistillSpec) Job() Job {
 		if err := measure(ctx, res, first, data); err != nil {
 			return nil, err
 		}
-		info := core.ModelInfo{Task: TaskDistill, Dataset: s.Data.Name, DataSeed: s.Data.Seed, TestFrac: s.Data.TestFrac,
-			Label: s.Data.Label, TestAccuracy: res.TestAccuracy, Epochs: res.Epochs, Seed: s.Seed,
-			Optimizer: s.Optimizer, Activation: s.Activation}
+		info := s.Data.ModelInfo(TaskDistill)
+		info.TestAccuracy, info.Epochs, info.Seed = res.TestAccuracy, res.Epochs, s.Seed
+		info.Optimizer, info.Activation = s.Optimizer, s.Activation
 		if res.SizeBytes, err = save(s.Out, first, info); err != nil {
 			return nil, err
 		}
@@ -249,9 +249,9 @@ func (s DistillSpec) scratchResult(ctx context.Context, m *core.Model, rep core.
 	if err := measure(ctx, r, m, data); err != nil {
 		return nil, err
 	}
-	info := core.ModelInfo{Task: TaskDistillScratch, Dataset: s.Data.Name, DataSeed: s.Data.Seed, TestFrac: s.Data.TestFrac,
-		Label: s.Data.Label, TestAccuracy: r.TestAccuracy, Epochs: r.Epochs, Seed: s.Seed,
-		Optimizer: s.Optimizer, Activation: s.Activation}
+	info := s.Data.ModelInfo(TaskDistillScratch)
+	info.TestAccuracy, info.Epochs, info.Seed = r.TestAccuracy, r.Epochs, s.Seed
+	info.Optimizer, info.Activation = s.Optimizer, s.Activation
 	var err error
 	if r.SizeBytes, err = save("", m, info); err != nil {
 		return nil, err

@@ -77,9 +77,9 @@ func (s TrainSpec) Job() Job {
 			return nil, err
 		}
 		spec := s.Data.withDefaults()
-		info := core.ModelInfo{Task: TaskTrain, Dataset: spec.Name, DataSeed: spec.Seed, TestFrac: spec.TestFrac,
-			Label: spec.Label, TestAccuracy: res.TestAccuracy, Epochs: rep.Epochs, Seed: s.Seed,
-			Optimizer: s.Optimizer, Activation: s.Activation}
+		info := spec.ModelInfo(TaskTrain)
+		info.TestAccuracy, info.Epochs, info.Seed = res.TestAccuracy, rep.Epochs, s.Seed
+		info.Optimizer, info.Activation = s.Optimizer, s.Activation
 		if res.SizeBytes, err = save(s.Out, m, info); err != nil {
 			return nil, err
 		}

@@ -39,7 +39,8 @@ func TestTrainAndEvalEndToEnd(t *testing.T) {
 	l := lab.New(lab.Options{Workers: 1})
 	defer l.Shutdown(time.Second)
 	out := filepath.Join(t.TempDir(), "moons.safetensors")
-	spec := lab.TrainSpec{Data: lab.DataSpec{Name: "moons", Seed: 1}, Model: "mlp:16", Epochs: 30,
+	// A non-default size and noise: eval must regenerate exactly this data.
+	spec := lab.TrainSpec{Data: lab.DataSpec{Name: "moons", Seed: 1, Samples: 600, Noise: 0.15}, Model: "mlp:16", Epochs: 30,
 		LR: 0.01, Seed: 1, Out: out}
 
 	start := time.Now()
@@ -82,8 +83,8 @@ func TestTrainAndEvalEndToEnd(t *testing.T) {
 			test += n
 		}
 	}
-	if test != 200 { // 20% of the default 1000 samples
-		t.Errorf("the confusion matrix counts %d test samples, want 200", test)
+	if test != 120 { // 20% of 600 samples
+		t.Errorf("the confusion matrix counts %d test samples, want 120", test)
 	}
 
 	// Evaluating the saved file on the split recorded in it gives the same figures.

@@ -151,9 +151,9 @@ func (s PruneSpec) Job() Job {
 		// sparse layer's are not in Params. MACs stay the saved model's.
 		sum := pruned.Summarize()
 		res.Params, res.NonzeroParams = sum.Params, sum.NonzeroParams
-		info := core.ModelInfo{Task: TaskPrune, Dataset: spec.Name, DataSeed: spec.Seed, TestFrac: spec.TestFrac,
-			Label: spec.Label, TestAccuracy: res.TestAccuracy, Epochs: trep.Epochs, Seed: baseRes.Seed,
-			Optimizer: s.Optimizer, Activation: activationOf(base)}
+		info := spec.ModelInfo(TaskPrune)
+		info.TestAccuracy, info.Epochs, info.Seed = res.TestAccuracy, trep.Epochs, baseRes.Seed
+		info.Optimizer, info.Activation = s.Optimizer, activationOf(base)
 		if res.SizeBytes, err = saveReal(s.Out, final, info); err != nil {
 			return nil, err
 		}
@@ -335,14 +335,16 @@ func recordedData(file string, info core.ModelInfo, spec DataSpec) (DataSpec, er
 	if info.Dataset == "" {
 		return spec, fmt.Errorf("%s does not record its dataset: name one", file)
 	}
-	return DataSpec{Name: info.Dataset, Label: info.Label, TestFrac: info.TestFrac, ValFrac: spec.ValFrac, Seed: info.DataSeed}, nil
+	return DataSpec{Name: info.Dataset, Label: info.Label, TestFrac: info.TestFrac, ValFrac: spec.ValFrac,
+		Seed: info.DataSeed, Samples: info.Samples, Noise: info.Noise}, nil
 }
 
 // otherSplit refuses spec (with defaults filled in) when it is another split
 // of the dataset the model file was trained on; advice ends the message.
 func otherSplit(file string, info core.ModelInfo, spec DataSpec, advice string) error {
 	if info.Dataset != "" && filepath.Base(info.Dataset) == filepath.Base(spec.Name) &&
-		(info.DataSeed != spec.Seed || info.TestFrac != spec.TestFrac || info.Label != spec.Label) {
+		(info.DataSeed != spec.Seed || info.TestFrac != spec.TestFrac || info.Label != spec.Label ||
+			info.Samples != spec.Samples || info.Noise != spec.Noise) {
 		return fmt.Errorf("%s was trained on another split of %s (seed %d, test fraction %g): "+
 			"its test accuracy would be measured partly on its own training samples; %s",
 			file, filepath.Base(spec.Name), info.DataSeed, info.TestFrac, advice)

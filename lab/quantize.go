@@ -126,8 +126,8 @@ func (s QuantizeSpec) Job() Job {
 			return nil, err
 		}
 		spec := data.Spec
-		info := core.ModelInfo{Task: TaskQuantize, Dataset: spec.Name, DataSeed: spec.Seed, TestFrac: spec.TestFrac,
-			Label: spec.Label, Seed: baseRes.Seed, Activation: activationOf(base)}
+		info := spec.ModelInfo(TaskQuantize)
+		info.Seed, info.Activation = baseRes.Seed, activationOf(base)
 		var runs []*Result
 		for i, bits := range s.bits() {
 			out := ""

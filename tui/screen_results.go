@@ -244,7 +244,10 @@ func defaultExportName(r *lab.Result) string {
 // exportModel returns a Cmd that saves r's model to path atomically.
 func exportModel(r *lab.Result, path string) tea.Cmd {
 	m, id := r.Model, r.Run
-	info := core.ModelInfo{Task: r.Task, Dataset: r.Dataset, TestAccuracy: r.TestAccuracy, Epochs: r.Epochs, Seed: r.Seed}
+	// The split goes into the file so that eval, prune and the rest measure
+	// the exported model on the samples it was tested on, not on a new split.
+	info := r.Data.ModelInfo(r.Task)
+	info.TestAccuracy, info.Epochs, info.Seed = r.TestAccuracy, r.Epochs, r.Seed
 	return func() tea.Msg {
 		p := path
 		if rest, ok := strings.CutPrefix(p, "~/"); ok {

@@ -361,6 +361,7 @@ func TestExportWritesTheModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Model = mdl
+	res.Data = lab.DataSpec{Name: "moons", TestFrac: 0.25, ValFrac: 0.1, Seed: 7, Samples: 400, Noise: 0.2}
 	m.Update(labEventMsg{Run: 1, Kind: lab.Finished, Result: res})
 	showScreen(m, "Results")
 	press(m, "e")
@@ -380,8 +381,14 @@ func TestExportWritesTheModel(t *testing.T) {
 	if r := results(m); r.noticeBad || !strings.Contains(r.notice, "saved") || !strings.Contains(r.notice, " B)") {
 		t.Fatalf("notice %q", r.notice)
 	}
-	if _, _, err := core.LoadModel(path); err != nil {
+	_, info, err := core.LoadModel(path)
+	if err != nil {
 		t.Fatalf("the exported file does not load: %v", err)
+	}
+	// The file names the split, so that eval measures it on the same test samples.
+	if d := res.Data; info.Dataset != d.Name || info.DataSeed != d.Seed || info.TestFrac != d.TestFrac ||
+		info.Samples != d.Samples || info.Noise != d.Noise {
+		t.Errorf("the exported file records %+v, want the split %+v", info, d)
 	}
 	// A path that cannot be written gives the error in words.
 	press(m, "e", "ctrl+u")
