@@ -74,31 +74,17 @@ func (f *field) done(keep bool) {
 
 // validModel checks an architecture spec against the sample shape of the
 // data it will train on (nil when not known yet: the lab then reports a
-// mismatch when the run starts).
+// mismatch when the run starts). It allocates nothing for an MLP, so it can
+// run on every keystroke, and refuses one too large for a lab on a laptop
+// in core's words.
 func validModel(s string, shape []int) error {
 	if s == "" {
 		return errors.New("give a model, e.g. mlp:128,64 or linear")
 	}
-	// Build allocates the weights: refuse sizes that would take more
-	// memory than a lab on a laptop should (and parse errors come from
-	// core, in its words).
-	if fam, args, ok := strings.Cut(s, ":"); ok && fam == "mlp" {
-		params, prev := 0, 1
-		for _, a := range strings.Split(args, ",") {
-			if h, err := strconv.Atoi(strings.TrimSpace(a)); err == nil && h > 0 {
-				params += prev * h
-				prev = h
-			}
-		}
-		if params > 50_000_000 {
-			return fmt.Errorf("too large: about %d million weights; keep it under 50 million", params/1_000_000)
-		}
-	}
 	if shape == nil {
-		shape = []int{1}
+		return core.ValidateSpec(s)
 	}
-	_, err := core.Build(s, shape, []string{"a", "b"}, core.BuildOptions{})
-	return err
+	return core.ValidateSpecFor(s, shape, []string{"a", "b"})
 }
 
 func validChoice(what string, choices []string) func(string) error {
