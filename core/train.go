@@ -98,7 +98,8 @@ func Train(ctx context.Context, m *Model, train, val *Dataset, cfg TrainConfig, 
 		}
 	}
 	if st.rng == nil {
-		st.rng = rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
+		st.src = rand.NewPCG(cfg.Seed, 0x5eed)
+		st.rng = rand.New(st.src)
 	}
 	rng := st.rng
 	for _, l := range m.Layers {
@@ -220,6 +221,7 @@ func Train(ctx context.Context, m *Model, train, val *Dataset, cfg TrainConfig, 
 // optimizer built from TrainConfig.Optimizer; later calls ignore both.
 type TrainState struct {
 	opt  *Optimizer
+	src  *rand.PCG // the source of rng, kept to encode its state
 	rng  *rand.Rand
 	perm []int
 	step int
