@@ -117,6 +117,18 @@ func TestTrainReportsDivergence(t *testing.T) {
 	}
 }
 
+// checkRestoredBest fails unless m has the lowest validation loss rep saw.
+func checkRestoredBest(t *testing.T, m *Model, val *Dataset, rep TrainReport) {
+	t.Helper()
+	best := math.Inf(1)
+	for _, s := range rep.History {
+		best = min(best, s.ValLoss)
+	}
+	if got := Evaluate(m, val).Loss; math.Abs(got-best) > 1e-6 {
+		t.Fatalf("validation loss after restore %.6f, best seen %.6f", got, best)
+	}
+}
+
 func TestEarlyStoppingRestoresBest(t *testing.T) {
 	// A huge learning rate after a good start makes validation loss rise.
 	train, val := rings(300, 1), rings(100, 2)
@@ -130,13 +142,7 @@ func TestEarlyStoppingRestoresBest(t *testing.T) {
 	if rep.Epochs == 200 || rep.Stopped == "" {
 		t.Fatalf("ran %d epochs without early stopping", rep.Epochs)
 	}
-	best := math.Inf(1)
-	for _, s := range rep.History {
-		best = min(best, s.ValLoss)
-	}
-	if got := Evaluate(m, val).Loss; math.Abs(got-best) > 1e-6 {
-		t.Fatalf("validation loss after restore %.6f, best seen %.6f", got, best)
-	}
+	checkRestoredBest(t, m, val, rep)
 }
 
 // TestEarlyStoppingRestoresBatchNormStatistics: inference uses BatchNorm's
@@ -154,13 +160,7 @@ func TestEarlyStoppingRestoresBatchNormStatistics(t *testing.T) {
 	if rep.Stopped == "" {
 		t.Fatalf("ran %d epochs without early stopping", rep.Epochs)
 	}
-	best := math.Inf(1)
-	for _, s := range rep.History {
-		best = min(best, s.ValLoss)
-	}
-	if got := Evaluate(m, val).Loss; math.Abs(got-best) > 1e-6 {
-		t.Fatalf("validation loss after restore %.6f, best seen %.6f", got, best)
-	}
+	checkRestoredBest(t, m, val, rep)
 }
 
 func TestMasksHoldThroughOptimizerSteps(t *testing.T) {
