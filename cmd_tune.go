@@ -29,7 +29,12 @@ Strategies:
   hyperband  brackets of successive halving with different starting budgets
   tpe        tree-structured Parzen estimator (random for the first 10 trials)
 --median-stop adds the median stopping rule to any of them. Trials are ranked
-by validation accuracy; the test split is only reported.
+by validation accuracy; the test split is only reported. With a second
+objective (--objective accuracy,latency or accuracy,size), asha, hyperband
+and tpe rank trials on both, by non-dominated sorting and crowding distance
+(MO-ASHA, MOTPE), to find the Pareto set; grid, random and --median-stop
+look at accuracy alone. Each trial's latency or size is measured once,
+before its first epoch.
 
 The default space:
   lr            log-uniform 1e-4 .. 3e-2      activation    relu, tanh or gelu
@@ -72,7 +77,7 @@ func cmdTune(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	fs.IntVar(&spec.Search.Eta, "eta", 3, "asha, hyperband: the reduction factor")
 	fs.BoolVar(&spec.Search.Median, "median-stop", false, "stop trials whose best is below the median of the others' running means")
 	fs.Lookup("out").Usage = "where to keep the best model so far (updated as the study runs)"
-	objective := fs.String("objective", "accuracy", "accuracy; or accuracy,latency or accuracy,size to report the Pareto set")
+	objective := fs.String("objective", "accuracy", "accuracy; or accuracy,latency or accuracy,size to search for the Pareto set")
 	resume := fs.String("resume", "", "study state file: resumed if it exists, else created; the study is saved to it as it runs")
 	if err := parseFlags(fs, args, stdout, tuneSummary); err != nil {
 		return err

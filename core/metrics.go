@@ -99,47 +99,57 @@ const ThroughputBatch = 256
 
 // MeasureSpeed times m's inference on raw samples taken from d (cycling if d
 // has fewer than ThroughputBatch). Each pass includes standardization, as
-// real inference does. Latency is the median over `reps` single-sample passes
-// after warm-up (reps ≤ 0 means 300); throughput runs batches of 256 for at
-// least 200 ms.
+// real inference does. Latency is MeasureLatency's, over `reps` passes;
+// throughput runs batches of 256 for at least 200 ms.
 func MeasureSpeed(m *Model, d *Dataset, reps int) Speed {
-	if reps <= 0 {
-		reps = 300
-	}
+	sp := Speed{LatencyMicros: MeasureLatency(m, d, reps)}
 	f := numel(m.InShape)
 	batch := NewTensor(ThroughputBatch, f)
 	for i := range ThroughputBatch {
 		copy(batch.Row(i), d.Sample(i%d.Len()))
 	}
-	one := NewTensor(1, f)
-	infer := func(dst, src *Tensor) {
-		copy(dst.Data, src.Data)
-		if m.Norm != nil {
-			m.Norm.Apply(dst.Data)
-		}
-		m.Forward(dst, false)
-	}
-	src1 := NewTensor(1, f)
-	times := make([]time.Duration, 0, reps)
-	for i := range reps + reps/5 {
-		copy(src1.Data, d.Sample(i%d.Len()))
-		t := time.Now()
-		infer(one, src1)
-		if i >= reps/5 { // the first fifth warms caches and buffers up
-			times = append(times, time.Since(t))
-		}
-	}
-	slices.Sort(times)
-	sp := Speed{LatencyMicros: float64(times[len(times)/2].Nanoseconds()) / 1e3}
-
 	work := NewTensor(ThroughputBatch, f)
-	infer(work, batch) // warm-up
+	inferRaw(m, work, batch) // warm-up
 	var done int
 	start := time.Now()
 	for done == 0 || time.Since(start) < 200*time.Millisecond {
-		infer(work, batch)
+		inferRaw(m, work, batch)
 		done += ThroughputBatch
 	}
 	sp.Throughput = float64(done) / time.Since(start).Seconds()
 	return sp
+}
+
+// MeasureLatency returns the median wall time, in microseconds, of m's
+// single-sample forward pass on raw samples of d, standardization included,
+// over reps passes (reps ≤ 0 means 300) after reps/5 more that warm caches
+// and buffers up. It is MeasureSpeed without the throughput measurement,
+// which takes 200 ms.
+func MeasureLatency(m *Model, d *Dataset, reps int) float64 {
+	if reps <= 0 {
+		reps = 300
+	}
+	f := numel(m.InShape)
+	one, src := NewTensor(1, f), NewTensor(1, f)
+	times := make([]time.Duration, 0, reps)
+	for i := range reps + reps/5 {
+		copy(src.Data, d.Sample(i%d.Len()))
+		t := time.Now()
+		inferRaw(m, one, src)
+		if i >= reps/5 {
+			times = append(times, time.Since(t))
+		}
+	}
+	slices.Sort(times)
+	return float64(times[len(times)/2].Nanoseconds()) / 1e3
+}
+
+// inferRaw runs inference on the raw samples src, standardizing them into
+// dst first.
+func inferRaw(m *Model, dst, src *Tensor) {
+	copy(dst.Data, src.Data)
+	if m.Norm != nil {
+		m.Norm.Apply(dst.Data)
+	}
+	m.Forward(dst, false)
 }

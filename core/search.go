@@ -64,16 +64,22 @@ func (d *Decision) UnmarshalText(b []byte) error {
 // Next returns false when no trial can start until more reports arrive; when
 // no trial is training either, the search is over. Report takes the epoch
 // counted from the trial's start (a promoted trial continues the count),
-// each epoch once and in order, and a value to maximize (NaN counts as the
-// worst). Report on an ended or unknown trial returns Stop; End on one does
-// nothing.
+// each epoch once and in order, and one value per objective
+// (SearchConfig.Objectives), each to be maximized (negate a cost) and NaN
+// counting as the worst. The first value is the primary objective, e.g.
+// validation accuracy. With several objectives, ASHA, Hyperband and TPE
+// rank trials by non-dominated sorting with NSGA-II's crowding distance
+// (see their docs); grid and random search and the median stopping rule
+// look at the primary value only. Report panics when the number of values
+// differs from the number of objectives. Report on an ended or unknown
+// trial returns Stop; End on one does nothing.
 //
 // A Strategy is not safe for concurrent use. Given the same space,
 // configuration and sequence of calls it makes the same suggestions and
 // decisions, so a study can be rebuilt by replaying its calls.
 type Strategy interface {
 	Next() (Trial, bool)
-	Report(id, epoch int, value float64) Decision
+	Report(id, epoch int, values ...float64) Decision
 	End(id int)
 }
 
@@ -104,6 +110,10 @@ type SearchConfig struct {
 	Startup    int     `json:"startup,omitempty"`    // tpe: random trials before the model is used; default 10
 	Gamma      float64 `json:"gamma,omitempty"`      // tpe: the fraction of finished trials counted as good; default 0.25
 	Candidates int     `json:"candidates,omitempty"` // tpe: samples drawn from l(x) per suggestion; default 24
+
+	// Objectives is how many values each Report carries (default 1): the
+	// primary objective first, then any others, all to be maximized.
+	Objectives int `json:"objectives,omitempty"`
 
 	Seed uint64 `json:"seed"` // every value, including 0, is valid
 }
@@ -144,8 +154,11 @@ func (c SearchConfig) Resolve(space Space) (SearchConfig, error) {
 	if c.Candidates == 0 {
 		c.Candidates = 24
 	}
+	if c.Objectives == 0 {
+		c.Objectives = 1
+	}
 	switch {
-	case c.Trials < 0 || c.MaxEpochs < 0 || c.MinEpochs < 0 || c.MedianGrace < 0 || c.MedianMin < 0 || c.Startup < 0 || c.Candidates < 0:
+	case c.Trials < 0 || c.MaxEpochs < 0 || c.MinEpochs < 0 || c.MedianGrace < 0 || c.MedianMin < 0 || c.Startup < 0 || c.Candidates < 0 || c.Objectives < 0:
 		return c, fmt.Errorf("trials, epochs and the other counts must not be negative")
 	case c.Eta < 2:
 		return c, fmt.Errorf("eta must be at least 2, got %d", c.Eta)
@@ -213,7 +226,7 @@ func NewStrategy(space Space, c SearchConfig) (Strategy, error) {
 		s = newHyperband(c, random)
 	}
 	if c.Median {
-		s = newMedianStop(s, c.MedianGrace, c.MedianMin)
+		s = newMedianStop(s, c.Objectives, c.MedianGrace, c.MedianMin)
 	}
 	return s, nil
 }
@@ -232,8 +245,8 @@ func (b Budget) Exhausted(epochs int, elapsed time.Duration) bool {
 
 // observation is a finished trial as samplers see it.
 type observation struct {
-	point Point
-	value float64
+	point  Point
+	values []float64 // its last report's, NaN mapped to -Inf
 }
 
 // worst maps NaN to -Inf, so that a broken value ranks last.
@@ -244,15 +257,38 @@ func worst(v float64) float64 {
 	return v
 }
 
+// reported checks that a report carries one value per objective and
+// returns a copy of the values with NaN mapped to -Inf.
+func reported(values []float64, objectives int) []float64 {
+	if len(values) != objectives {
+		panic(fmt.Sprintf("core: a report with %d values in a search of %d objectives", len(values), objectives))
+	}
+	out := make([]float64, len(values))
+	for i, v := range values {
+		out[i] = worst(v)
+	}
+	return out
+}
+
+// unreported is the values of a trial that has not reported yet: the worst.
+func unreported(objectives int) []float64 {
+	v := make([]float64, objectives)
+	for i := range v {
+		v[i] = math.Inf(-1)
+	}
+	return v
+}
+
 // fifo runs every trial to its full budget (unless the median rule, added
 // around it, stops one): grid, random and TPE search, which differ only in
 // how they choose points.
 type fifo struct {
-	space     Space
-	trials    int
-	maxEpochs int
-	epochsDim int // index of EpochsDim in the space, or -1
-	sample    func(done []observation) Point
+	space      Space
+	trials     int
+	maxEpochs  int
+	objectives int
+	epochsDim  int // index of EpochsDim in the space, or -1
+	sample     func(done []observation) Point
 
 	created int
 	byID    map[int]*fifoTrial
@@ -262,13 +298,13 @@ type fifo struct {
 type fifoTrial struct {
 	point  Point
 	budget int
-	value  float64
+	values []float64
 	ended  bool
 }
 
 func newFIFO(space Space, c SearchConfig, sample func([]observation) Point) *fifo {
-	return &fifo{space: space, trials: c.Trials, maxEpochs: c.MaxEpochs, epochsDim: space.Index(EpochsDim),
-		sample: sample, byID: map[int]*fifoTrial{}}
+	return &fifo{space: space, trials: c.Trials, maxEpochs: c.MaxEpochs, objectives: c.Objectives,
+		epochsDim: space.Index(EpochsDim), sample: sample, byID: map[int]*fifoTrial{}}
 }
 
 func (f *fifo) Next() (Trial, bool) {
@@ -281,16 +317,17 @@ func (f *fifo) Next() (Trial, bool) {
 	if f.epochsDim >= 0 {
 		budget = f.space.Value(p, f.epochsDim).(int)
 	}
-	f.byID[f.created] = &fifoTrial{point: p, budget: budget, value: math.Inf(-1)}
+	f.byID[f.created] = &fifoTrial{point: p, budget: budget, values: unreported(f.objectives)}
 	return Trial{ID: f.created, Point: p, MaxEpochs: budget}, true
 }
 
-func (f *fifo) Report(id, epoch int, value float64) Decision {
+func (f *fifo) Report(id, epoch int, values ...float64) Decision {
+	v := reported(values, f.objectives)
 	t := f.byID[id]
 	if t == nil || t.ended {
 		return Stop
 	}
-	t.value = worst(value)
+	t.values = v
 	if epoch >= t.budget {
 		f.End(id)
 		return Stop
@@ -301,6 +338,6 @@ func (f *fifo) Report(id, epoch int, value float64) Decision {
 func (f *fifo) End(id int) {
 	if t := f.byID[id]; t != nil && !t.ended {
 		t.ended = true
-		f.done = append(f.done, observation{t.point, t.value})
+		f.done = append(f.done, observation{t.point, t.values})
 	}
 }

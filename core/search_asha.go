@@ -25,22 +25,30 @@ func rungs(minE, maxE, eta int) []int {
 	return out
 }
 
-// rungEntry is a trial's value on reaching a rung.
+// rungEntry is a trial's values on reaching a rung.
 type rungEntry struct {
-	id    int
-	value float64
+	id     int
+	values []float64 // NaN mapped to -Inf
 }
 
-// topOf returns the best n entries, best first; ties go to the older trial.
+// topOf returns the best n entries, best first. With one objective that is
+// by value, the older trial first on ties. With several it is the order of
+// paretoOrder (non-dominated front, then crowding distance), the older
+// trial first on ties: the NSGA-II selection of MO-ASHA (Schmucker et al.
+// 2021, "Multi-objective Asynchronous Successive Halving").
 func topOf(entries []rungEntry, n int) []rungEntry {
 	s := slices.Clone(entries)
-	slices.SortFunc(s, func(a, b rungEntry) int {
-		if c := cmp.Compare(b.value, a.value); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.id, b.id)
-	})
-	return s[:min(n, len(s))]
+	slices.SortFunc(s, func(a, b rungEntry) int { return cmp.Compare(a.id, b.id) })
+	points := make([][]float64, len(s))
+	for i, e := range s {
+		points[i] = e.values
+	}
+	order := paretoOrder(points)
+	top := make([]rungEntry, min(n, len(s)))
+	for i := range top {
+		top[i] = s[order[i]]
+	}
+	return top
 }
 
 // Trial states inside the strategies.
@@ -58,15 +66,17 @@ const (
 // not been promoted from k before. The check happens when the trial arrives
 // (it then goes on training: Promote) and, for paused trials, whenever a
 // worker asks Next, from the highest rung down; only when nothing is
-// promotable does Next start a new configuration.
+// promotable does Next start a new configuration. With several objectives
+// the top of a rung is chosen as topOf says (MO-ASHA).
 type asha struct {
-	sample  func() Point
-	trials  int
-	eta     int
-	rungs   []int
-	created int
-	byID    map[int]*ashaTrial
-	reached [][]rungEntry // per rung, in order of arrival
+	sample     func() Point
+	trials     int
+	eta        int
+	objectives int
+	rungs      []int
+	created    int
+	byID       map[int]*ashaTrial
+	reached    [][]rungEntry // per rung, in order of arrival
 }
 
 type ashaTrial struct {
@@ -77,7 +87,7 @@ type ashaTrial struct {
 
 func newASHA(c SearchConfig, sample func() Point) *asha {
 	r := rungs(c.MinEpochs, c.MaxEpochs, c.Eta)
-	return &asha{sample: sample, trials: c.Trials, eta: c.Eta, rungs: r,
+	return &asha{sample: sample, trials: c.Trials, eta: c.Eta, objectives: c.Objectives, rungs: r,
 		byID: map[int]*ashaTrial{}, reached: make([][]rungEntry, len(r))}
 }
 
@@ -106,7 +116,8 @@ func (a *asha) Next() (Trial, bool) {
 	return Trial{ID: a.created, Point: t.point, MaxEpochs: a.rungs[top]}, true
 }
 
-func (a *asha) Report(id, epoch int, value float64) Decision {
+func (a *asha) Report(id, epoch int, values ...float64) Decision {
+	v := reported(values, a.objectives)
 	t := a.byID[id]
 	if t == nil || t.state != running {
 		return Stop
@@ -115,7 +126,7 @@ func (a *asha) Report(id, epoch int, value float64) Decision {
 	if epoch < a.rungs[k] {
 		return Continue
 	}
-	a.reached[k] = append(a.reached[k], rungEntry{id, worst(value)})
+	a.reached[k] = append(a.reached[k], rungEntry{id, v})
 	switch {
 	case k == len(a.rungs)-1:
 		t.state = ended

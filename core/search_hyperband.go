@@ -46,23 +46,25 @@ func HyperbandBrackets(minE, maxE, eta int) []Bracket {
 // its trials have reached its budget or ended. To keep workers busy, the
 // next bracket starts creating trials while earlier ones wait for
 // stragglers. A bracket cut short by the trial count keeps the best
-// floor(n/eta) (at least one) of the trials it has at each stage.
+// floor(n/eta) (at least one) of the trials it has at each stage. With
+// several objectives the survivors are chosen as topOf says, as in MO-ASHA.
 type hyperband struct {
-	sample  func() Point
-	trials  int
-	eta     int
-	plan    []Bracket
-	created int
-	active  []*hbBracket
-	byID    map[int]*hbTrial
+	sample     func() Point
+	trials     int
+	eta        int
+	objectives int
+	plan       []Bracket
+	created    int
+	active     []*hbBracket
+	byID       map[int]*hbTrial
 }
 
 type hbBracket struct {
 	plan    Bracket
-	stage   int               // the stage in progress
-	members [][]int           // trial IDs per stage, in order of creation or promotion
-	results []map[int]float64 // per stage: values of the trials that reached its budget
-	queue   []int             // promoted trials not yet handed out by Next
+	stage   int                 // the stage in progress
+	members [][]int             // trial IDs per stage, in order of creation or promotion
+	results []map[int][]float64 // per stage: values of the trials that reached its budget
+	queue   []int               // promoted trials not yet handed out by Next
 }
 
 type hbTrial struct {
@@ -73,7 +75,7 @@ type hbTrial struct {
 }
 
 func newHyperband(c SearchConfig, sample func() Point) *hyperband {
-	return &hyperband{sample: sample, trials: c.Trials, eta: c.Eta,
+	return &hyperband{sample: sample, trials: c.Trials, eta: c.Eta, objectives: c.Objectives,
 		plan: HyperbandBrackets(c.MinEpochs, c.MaxEpochs, c.Eta), byID: map[int]*hbTrial{}}
 }
 
@@ -97,9 +99,9 @@ func (h *hyperband) Next() (Trial, bool) {
 		b = h.active[n-1]
 	} else {
 		p := h.plan[len(h.active)%len(h.plan)]
-		b = &hbBracket{plan: p, members: make([][]int, p.S+1), results: make([]map[int]float64, p.S+1)}
+		b = &hbBracket{plan: p, members: make([][]int, p.S+1), results: make([]map[int][]float64, p.S+1)}
 		for i := range b.results {
-			b.results[i] = map[int]float64{}
+			b.results[i] = map[int][]float64{}
 		}
 		h.active = append(h.active, b)
 	}
@@ -110,7 +112,8 @@ func (h *hyperband) Next() (Trial, bool) {
 	return Trial{ID: h.created, Point: t.point, MaxEpochs: h.maxEpochs()}, true
 }
 
-func (h *hyperband) Report(id, epoch int, value float64) Decision {
+func (h *hyperband) Report(id, epoch int, values ...float64) Decision {
+	v := reported(values, h.objectives)
 	t := h.byID[id]
 	if t == nil || t.state != running {
 		return Stop
@@ -119,7 +122,7 @@ func (h *hyperband) Report(id, epoch int, value float64) Decision {
 	if epoch < b.plan.Epochs[t.stage] {
 		return Continue
 	}
-	b.results[t.stage][id] = worst(value)
+	b.results[t.stage][id] = v
 	if t.stage == b.plan.S {
 		t.state = ended
 		return Stop

@@ -10,32 +10,36 @@ import "slices"
 // that got as far counts, running or not, which lets the rule act while the
 // first trials are still training and works alongside ASHA and Hyperband,
 // whose trials rarely all complete. The rule waits until at least minOthers
-// such trials exist, and never overrides a pause.
+// such trials exist, and never overrides a pause. With several objectives
+// it looks at the primary one only: a trial that is cheap but slow to learn
+// stops like any other laggard.
 type medianStop struct {
-	inner     Strategy
-	grace     int
-	minOthers int
-	curves    map[int][]float64 // per trial, the value after each epoch
-	ids       []int             // trials in order of first report, for a stable iteration
+	inner      Strategy
+	objectives int
+	grace      int
+	minOthers  int
+	curves     map[int][]float64 // per trial, the primary value after each epoch
+	ids        []int             // trials in order of first report, for a stable iteration
 }
 
-func newMedianStop(inner Strategy, grace, minOthers int) *medianStop {
-	return &medianStop{inner: inner, grace: grace, minOthers: minOthers, curves: map[int][]float64{}}
+func newMedianStop(inner Strategy, objectives, grace, minOthers int) *medianStop {
+	return &medianStop{inner: inner, objectives: objectives, grace: grace, minOthers: minOthers, curves: map[int][]float64{}}
 }
 
 func (m *medianStop) Next() (Trial, bool) { return m.inner.Next() }
 
 func (m *medianStop) End(id int) { m.inner.End(id) }
 
-func (m *medianStop) Report(id, epoch int, value float64) Decision {
+func (m *medianStop) Report(id, epoch int, values ...float64) Decision {
+	primary := reported(values, m.objectives)[0]
 	c, seen := m.curves[id]
 	if !seen {
 		m.ids = append(m.ids, id)
 	}
 	if epoch == len(c)+1 {
-		m.curves[id] = append(c, worst(value))
+		m.curves[id] = append(c, primary)
 	}
-	d := m.inner.Report(id, epoch, value)
+	d := m.inner.Report(id, epoch, values...)
 	if (d != Continue && d != Promote) || epoch < m.grace || epoch > len(m.curves[id]) {
 		return d
 	}

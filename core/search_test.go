@@ -48,21 +48,28 @@ func noisy(f func(Point, int) float64, a float64) func(Point, int) float64 {
 // run is what simulate reports.
 type run struct {
 	transcript []string // every call and its answer
-	best       float64  // best value reported at a trial's last epoch
+	best       float64  // best (primary) value reported at a trial's last epoch
 	bestAt     Point
 	epochs     int // total epochs trained
 	trials     int
+	points     map[int]Point // every trial's point
+	reached    map[int]int   // the epochs every trial trained
 }
 
 // simulate drives s as a lab would with `workers` trials training at once,
 // advancing the running trials one epoch each in turn, deterministically.
 func simulate(s Strategy, workers int, f func(Point, int) float64) run {
+	return simulateN(s, workers, func(p Point, e int) []float64 { return []float64{f(p, e)} })
+}
+
+// simulateN is simulate with several objectives: f returns a trial's values
+// after an epoch.
+func simulateN(s Strategy, workers int, f func(Point, int) []float64) run {
 	type active struct {
 		t     Trial
 		epoch int
 	}
-	var r run
-	r.best = math.Inf(-1)
+	r := run{best: math.Inf(-1), points: map[int]Point{}, reached: map[int]int{}}
 	var queue []*active
 	for {
 		for len(queue) < workers {
@@ -73,6 +80,7 @@ func simulate(s Strategy, workers int, f func(Point, int) float64) run {
 			r.transcript = append(r.transcript, fmt.Sprintf("next %d from %d max %d %v", t.ID, t.From, t.MaxEpochs, t.Point))
 			if t.From == 0 {
 				r.trials++
+				r.points[t.ID] = t.Point
 			}
 			queue = append(queue, &active{t, t.From})
 		}
@@ -83,11 +91,16 @@ func simulate(s Strategy, workers int, f func(Point, int) float64) run {
 		queue = queue[1:]
 		a.epoch++
 		r.epochs++
-		v := f(a.t.Point, a.epoch)
-		d := s.Report(a.t.ID, a.epoch, v)
-		r.transcript = append(r.transcript, fmt.Sprintf("report %d %d %.6f %v", a.t.ID, a.epoch, v, d))
+		vs := f(a.t.Point, a.epoch)
+		d := s.Report(a.t.ID, a.epoch, vs...)
+		r.reached[a.t.ID] = a.epoch
+		var text []string
+		for _, v := range vs {
+			text = append(text, fmt.Sprintf("%.6f", v))
+		}
+		r.transcript = append(r.transcript, fmt.Sprintf("report %d %d %s %v", a.t.ID, a.epoch, strings.Join(text, " "), d))
 		if d == Pause || d == Stop {
-			if v > r.best {
+			if v := vs[0]; v > r.best {
 				r.best, r.bestAt = v, a.t.Point
 			}
 			continue

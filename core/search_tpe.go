@@ -1,7 +1,6 @@
 package core
 
 import (
-	"cmp"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -23,6 +22,15 @@ import (
 // middle of the range with the range as width, all of equal weight and
 // truncated to the range. For a categorical parameter, the observed
 // frequencies plus a prior weight of one spread evenly over the choices.
+//
+// With several objectives it is MOTPE (Ozaki et al. 2020, "Multiobjective
+// Tree-Structured Parzen Estimator for Computationally Expensive
+// Optimization Problems"): the good trials are the first ceil(gamma·n) in
+// the order of paretoOrder, that is whole non-dominated fronts in turn,
+// the last one cut by crowding distance (where MOTPE uses hypervolume
+// contributions), so that l(x) models the region near the Pareto front.
+// With one objective that order is by value, ties to the trial that
+// finished first.
 type tpe struct {
 	space      Space
 	r          *rand.Rand
@@ -35,8 +43,14 @@ func (t *tpe) sample(done []observation) Point {
 	if len(done) < t.startup || len(done) < 2 {
 		return t.space.Sample(t.r)
 	}
-	sorted := slices.Clone(done)
-	slices.SortStableFunc(sorted, func(a, b observation) int { return cmp.Compare(b.value, a.value) })
+	points := make([][]float64, len(done))
+	for i, o := range done {
+		points[i] = o.values
+	}
+	sorted := make([]observation, len(done))
+	for i, j := range paretoOrder(points) {
+		sorted[i] = done[j]
+	}
 	nGood := int(math.Ceil(t.gamma * float64(len(sorted))))
 	nGood = min(max(nGood, 1), len(sorted)-1)
 	good, bad := sorted[:nGood], sorted[nGood:]

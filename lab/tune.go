@@ -19,9 +19,11 @@ const (
 	TaskTrial = "trial"
 )
 
-// Objectives lists the objective names a TuneSpec accepts. The search
-// maximizes the first, validation accuracy; a second one, latency (latency_us)
-// or size (size_bytes), is minimized alongside it in the Pareto set.
+// Objectives lists the objective names a TuneSpec accepts. The first,
+// validation accuracy, is always maximized. A second one, latency
+// (latency_us) or size (size_bytes), is minimized alongside it: the
+// strategy ranks trials on both (multi-objective ASHA, Hyperband and TPE;
+// see core.Strategy), and the result reports the Pareto set.
 var Objectives = []string{"accuracy", "latency", "size"}
 
 // Trial statuses, as in TrialRecord.Status.
@@ -41,6 +43,7 @@ type TuneSpec struct {
 	Space core.Space `json:"space"` // default DefaultSpace(); names from TuneParams
 	// Search picks the strategy, the trial count and the per-trial budget;
 	// its Seed also seeds each trial's initialization and shuffling.
+	// Its Objectives is set from Objectives.
 	Search     core.SearchConfig `json:"search"`
 	Objectives []string          `json:"objectives,omitempty"` // default ["accuracy"]
 	Budget     core.Budget       `json:"budget,omitzero"`      // bounds the whole study (epochs summed over trials, wall time over all sessions)
@@ -59,16 +62,17 @@ func (s TuneSpec) resolve() (TuneSpec, error) {
 	if err := validateTuneSpace(s.Space); err != nil {
 		return s, err
 	}
-	var err error
-	if s.Search, err = s.Search.Resolve(s.Space); err != nil {
-		return s, err
-	}
 	if len(s.Objectives) == 0 {
 		s.Objectives = []string{"accuracy"}
 	}
 	if s.Objectives[0] != Objectives[0] || len(s.Objectives) > 2 ||
 		len(s.Objectives) == 2 && !slices.Contains(Objectives[1:], s.Objectives[1]) {
 		return s, fmt.Errorf("objectives %v: want accuracy, optionally followed by latency or size", s.Objectives)
+	}
+	s.Search.Objectives = len(s.Objectives)
+	var err error
+	if s.Search, err = s.Search.Resolve(s.Space); err != nil {
+		return s, err
 	}
 	if s.Budget.Epochs < 0 || s.Budget.Time < 0 {
 		return s, errors.New("a budget must not be negative")
@@ -87,10 +91,10 @@ type TrialRecord struct {
 	Epochs        int            `json:"epochs"`       // epochs its model has trained
 	ValAccuracy   float64        `json:"val_accuracy"` // after its last epoch
 	TestAccuracy  float64        `json:"test_accuracy"`
-	LatencyMicros float64        `json:"latency_us,omitempty"`
-	SizeBytes     int64          `json:"size_bytes,omitempty"`
-	Curve         []float64      `json:"curve,omitempty"`  // validation accuracy after each epoch, as the strategy saw it
-	Reason        string         `json:"reason,omitempty"` // why it stopped or failed
+	LatencyMicros float64        `json:"latency_us,omitempty"` // with a latency objective; known before the first epoch
+	SizeBytes     int64          `json:"size_bytes,omitempty"` // of its model file, less the trial's own figures; with a size objective, known before the first epoch
+	Curve         []float64      `json:"curve,omitempty"`      // validation accuracy after each epoch, as the strategy saw it
+	Reason        string         `json:"reason,omitempty"`     // why it stopped or failed
 	// Result is the record of the trial's last finished run (the best
 	// trial's only, in a tune result).
 	Result *Result `json:"result,omitempty"`
@@ -174,6 +178,15 @@ type Starter interface {
 // strategy never sees an epoch twice, and the study counts every epoch
 // trained.
 //
+// With a second objective, latency or size, each trial's cost is found once,
+// before its first epoch, and goes with every report of its validation
+// accuracy to the strategy, negated (to be maximized). The size is that of
+// the trial's model file less the trial's own figures (accuracy, epochs,
+// seed), so that it depends on the architecture alone. The latency is the
+// median of 1000 single-sample passes, over three times MeasureSpeed's
+// default: other trials train meanwhile and slow some passes down, and the
+// median of many passes is what keeps the figure steady.
+//
 // With a state file, every step is saved (atomically) as it happens: the
 // sequence of calls made to the strategy, and the trials' records. Resuming
 // replays the calls into a fresh strategy, which rebuilds its exact state,
@@ -214,9 +227,35 @@ type TuneStudy struct {
 	test      *core.Dataset // the test split, once a trial has loaded it
 }
 
-// timed reports whether every trial run is timed: with a latency objective.
-func (s *TuneStudy) timed() bool {
-	return len(s.spec.Objectives) > 1 && s.spec.Objectives[1] == "latency"
+// costObjective returns the second objective, "latency" or "size", or ""
+// without one.
+func (s *TuneStudy) costObjective() string {
+	if len(s.spec.Objectives) > 1 {
+		return s.spec.Objectives[1]
+	}
+	return ""
+}
+
+// cost returns trial t's cost under the second objective: its latency in
+// µs or its size in bytes, 0 while unknown or without one.
+func (s *TuneStudy) cost(t *trial) float64 {
+	switch s.costObjective() {
+	case "latency":
+		return t.rec.LatencyMicros
+	case "size":
+		return float64(t.rec.SizeBytes)
+	}
+	return 0
+}
+
+// setCost records trial t's cost under the second objective.
+func (s *TuneStudy) setCost(t *trial, c float64) {
+	switch s.costObjective() {
+	case "latency":
+		t.rec.LatencyMicros = c
+	case "size":
+		t.rec.SizeBytes = int64(c)
+	}
 }
 
 // keepTestSplit remembers the test split, to time the best model at the end.
@@ -493,8 +532,9 @@ func (s *TuneStudy) trainSpec(t *trial) TrainSpec {
 	return spec
 }
 
-// report passes epoch's validation accuracy of trial id to the strategy and
-// returns its decision, as the trial's job asks after every epoch.
+// report passes epoch's validation accuracy of trial id to the strategy,
+// with the trial's cost (negated) under a second objective, and returns its
+// decision, as the trial's job asks after every epoch.
 func (s *TuneStudy) report(id, epoch int, value float64) core.Decision {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -516,9 +556,16 @@ func (s *TuneStudy) report(id, epoch int, value float64) core.Decision {
 			d = t.seg.stopWith
 		}
 	default:
-		d = s.strategy.Report(id, epoch, value)
+		e := logEntry{Op: "report", ID: id, Epoch: epoch, Value: value}
+		values := []float64{value}
+		if s.costObjective() != "" {
+			e.Cost = s.cost(t)
+			values = append(values, -e.Cost)
+		}
+		d = s.strategy.Report(id, epoch, values...)
 		t.reported = epoch
-		s.log = append(s.log, logEntry{Op: "report", ID: id, Epoch: epoch, Value: value, Decision: d})
+		e.Decision = d
+		s.log = append(s.log, e)
 		if (d == core.Continue || d == core.Promote) && s.exhausted() {
 			s.strategy.End(id)
 			s.log = append(s.log, logEntry{Op: "end", ID: id})
@@ -805,9 +852,20 @@ func (s *TuneStudy) result() (*Result, error) {
 			res.Model = m
 		}
 	}
-	if res.LatencyMicros == 0 && res.Model != nil && s.test != nil {
+	if res.Model != nil {
+		// The trials' sizes leave out their own figures (trialSize); the
+		// study's is that of the file Out holds, or would.
+		var err error
+		if res.SizeBytes, err = save("", res.Model, s.modelInfo(b)); err != nil {
+			return nil, err
+		}
+	}
+	if res.ThroughputSPS == 0 && res.Model != nil && s.test != nil {
 		sp := core.MeasureSpeed(res.Model.Clone(), s.test, 0) // a forward pass writes to the layers
-		res.LatencyMicros, res.ThroughputSPS = sp.LatencyMicros, sp.Throughput
+		res.ThroughputSPS = sp.Throughput
+		if res.LatencyMicros == 0 { // a latency objective's figure, which the search ranked, stays
+			res.LatencyMicros = sp.LatencyMicros
+		}
 	}
 	best := b.rec
 	if best.LatencyMicros == 0 {

@@ -12,11 +12,12 @@ import (
 var errRunEnd = errors.New("lab: the strategy ended the run")
 
 // trialJob returns the job of one run of trial id: train from the paused
-// training state if the study still has it, else from scratch, reporting
-// each epoch to the study until it says pause or stop; keep the training
-// state of a paused trial for a later promotion; evaluate the model on the
-// test split and measure its size (and its speed, with a latency
-// objective); and hand the result to the study.
+// training state if the study still has it, else from scratch (first
+// finding the trial's cost, with a second objective, unless it is known),
+// reporting each epoch to the study until it says pause or stop; keep the
+// training state of a paused trial for a later promotion; evaluate the
+// model on the test split and measure its size; and hand the result to the
+// study.
 func (s *TuneStudy) trialJob(id int, spec TrainSpec, seg segment) Job {
 	return func(ctx context.Context, rec core.Recorder) (*Result, error) {
 		data, err := loadSplits(ctx, spec.Data)
@@ -32,6 +33,9 @@ func (s *TuneStudy) trialJob(id int, spec TrainSpec, seg segment) Job {
 				return nil, err
 			}
 			c.model.Norm = core.FitStandardizer(data.Train)
+		}
+		if err := s.measureCost(id, c.model, data.Test); err != nil {
+			return nil, err
 		}
 		from := c.epochs
 		var end core.Decision
@@ -72,25 +76,78 @@ func (s *TuneStudy) trialJob(id int, spec TrainSpec, seg segment) Job {
 			rep.History[i].Epoch += from
 			rep.History[i].Trial = id
 		}
-		res := &Result{Task: TaskTrial, Arch: spec.Model, TrainSeconds: rep.Seconds,
+		res := &Result{Task: TaskTrial, Arch: spec.Model, TrainSeconds: rep.Seconds, Data: data.Spec,
 			TrainSamplesPerSec: rep.SamplesPerSec, Epochs: c.epochs, Seed: spec.Seed, History: rep.History}
-		if s.timed() {
-			if err := measure(ctx, res, m, data); err != nil {
-				return nil, err
-			}
-		} else {
-			// Timing takes a quarter second and is noisy while other trials
-			// train: without a latency objective only the best trial is
-			// timed, once the study is over.
-			s.keepTestSplit(data.Test)
-			evaluate(res, m, data.Test)
-		}
-		info := core.ModelInfo{Task: TaskTrial, Dataset: spec.Data.withDefaults().Name, Epochs: c.epochs,
-			Seed: spec.Seed, TestAccuracy: res.TestAccuracy, Optimizer: spec.Optimizer, Activation: spec.Activation}
-		if res.SizeBytes, err = save("", m, info); err != nil {
+		// Timing a whole run takes a quarter second and is noisy while
+		// other trials train: a trial's latency is the one measureCost
+		// found (with a latency objective; else none), and only the best
+		// trial's speed is measured in full, once the study is over.
+		s.keepTestSplit(data.Test)
+		evaluate(res, m, data.Test)
+		res.LatencyMicros = s.latency(id)
+		if res.SizeBytes, err = s.trialSize(m); err != nil {
 			return nil, err
 		}
 		s.runDone(id, res)
 		return res, nil
 	}
+}
+
+// latencyReps is the number of single-sample passes a trial's latency is
+// the median of. Other trials train on the other cores meanwhile, so some
+// passes run slow; the median of many (MeasureSpeed's default is 300) stays
+// steady, and 1000 passes of a small MLP take a few milliseconds.
+const latencyReps = 1000
+
+// measureCost finds trial id's cost under the second objective, if any,
+// from m, the model it is about to train, and records it. A trial whose
+// cost is known (from an earlier run, or the state file) keeps it: the
+// strategy has seen it.
+func (s *TuneStudy) measureCost(id int, m *core.Model, test *core.Dataset) error {
+	s.mu.Lock()
+	t := s.trials[id]
+	objective, known := s.costObjective(), s.cost(t) > 0
+	s.mu.Unlock()
+	var c float64
+	switch {
+	case known:
+		return nil
+	case objective == "latency":
+		// A forward pass writes to the layers: time a copy. Under 1 ns
+		// would read as unknown.
+		c = max(core.MeasureLatency(m.Clone(), test, latencyReps), 1e-3)
+	case objective == "size":
+		size, err := s.trialSize(m)
+		if err != nil {
+			return err
+		}
+		c = float64(size)
+	default:
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.setCost(t, c)
+	s.save()
+	poke(s.changed)
+	return nil
+}
+
+// latency returns trial id's latency with a latency objective, else 0.
+func (s *TuneStudy) latency(id int) float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.costObjective() != "latency" {
+		return 0
+	}
+	return s.cost(s.trials[id])
+}
+
+// trialSize is the size of a trial's model file: m encoded as a model file
+// is, with the study's metadata (task and dataset) but not the trial's own
+// figures (accuracy, epochs, seed), whose digits would make trials of one
+// architecture differ by a few bytes and split them in the Pareto set. So
+// it depends on the architecture alone, and is known before training.
+func (s *TuneStudy) trialSize(m *core.Model) (int64, error) {
+	return save("", m, core.ModelInfo{Task: TaskTrial, Dataset: s.spec.Data.withDefaults().Name})
 }

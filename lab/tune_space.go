@@ -307,3 +307,207 @@ func parseDim(name string, n *yaml.Node) (core.Dim, error) {
 	}
 	return d, nil
 }
+
+// ValidateSpace checks a whole search space with the rules of a space file:
+// every parameter is one of TuneParams, of a fitting kind and with valid
+// values, and the architecture is set one way only.
+func ValidateSpace(space core.Space) error { return validateTuneSpace(space) }
+
+// SuggestDim is a starting range for parameter name (one of TuneParams):
+// the default space's, or for a parameter it lacks a small list to edit. It
+// reports false for an unknown name.
+func SuggestDim(name string) (core.Dim, bool) {
+	if i := DefaultSpace().Index(name); i >= 0 {
+		return DefaultSpace()[i], true
+	}
+	list := func(v ...string) (core.Dim, bool) {
+		return core.Dim{Name: name, Kind: core.Categorical, Values: v}, true
+	}
+	switch name {
+	case "hidden":
+		return list("64", "128", "128,64")
+	case "model":
+		return list("linear", "mlp:64", "mlp:128,64")
+	case "schedule":
+		return list(core.Schedules...)
+	case core.EpochsDim:
+		return list("3", "6", "9")
+	}
+	return core.Dim{}, false
+}
+
+// The words that start a range in the one-line syntax; log_uniform is the
+// space file's spelling.
+var rangeWords = map[string]core.DimKind{
+	"uniform": core.Uniform, "log-uniform": core.LogUniform, "log_uniform": core.LogUniform, "int": core.Integer,
+}
+
+// FormatDim writes a parameter's range, list or value on one line, in the
+// syntax ParseDimText reads (the parameter's name is not part of it):
+//
+//	log-uniform 1e-4 .. 0.03    a real range on a log scale
+//	uniform 0 .. 0.3            a real range
+//	int 16 .. 256 log           whole numbers, here on a log scale
+//	int 1 .. 4 points 2         points: how many values a grid tries
+//	32, 64, 128                 a list: one of these
+//	128, "256,128"              a value holding a comma or a quote is quoted
+//	0.1                         one value: fixed
+func FormatDim(d core.Dim) string {
+	if d.Kind == core.Categorical {
+		parts := make([]string, len(d.Values))
+		for i, v := range d.Values {
+			if needsQuotes(v, i == 0) {
+				v = strconv.Quote(v)
+			}
+			parts[i] = v
+		}
+		return strings.Join(parts, ", ")
+	}
+	word := string(d.Kind)
+	if d.Kind == core.LogUniform {
+		word = "log-uniform"
+	}
+	s := word + " " + shortNum(d.Low) + " .. " + shortNum(d.High)
+	if d.Log {
+		s += " log"
+	}
+	if d.Points != 0 {
+		s += " points " + strconv.Itoa(d.Points)
+	}
+	return s
+}
+
+// needsQuotes says whether a list value must be quoted to read back as
+// itself: it is empty, holds a comma or a quote, has spaces at an end, or,
+// first in the list, starts with a word that would make the text a range.
+func needsQuotes(v string, first bool) bool {
+	if v == "" || strings.ContainsAny(v, `,"`) || v != strings.TrimSpace(v) {
+		return true
+	}
+	_, isRange := rangeWords[strings.Fields(v)[0]]
+	return first && isRange
+}
+
+// shortNum formats f exactly, in its shorter form: 0.03, 1e-4, 256.
+func shortNum(f float64) string {
+	clean := func(s string) string {
+		s = strings.Replace(s, "e+", "e", 1)
+		s = strings.Replace(s, "e-0", "e-", 1)
+		return strings.Replace(s, "e0", "e", 1)
+	}
+	g, e := clean(strconv.FormatFloat(f, 'g', -1, 64)), clean(strconv.FormatFloat(f, 'e', -1, 64))
+	if len(e) < len(g) {
+		return e
+	}
+	return g
+}
+
+// ParseDimText reads parameter name's range, list or value from one line in
+// the syntax of FormatDim, and checks it with the rules of a space file
+// (those that concern one parameter; ValidateSpace checks the whole space).
+// Spaces around ".." and commas are optional. Errors name the parameter.
+func ParseDimText(name, text string) (core.Dim, error) {
+	d, err := parseDimText(name, strings.TrimSpace(text))
+	if err != nil {
+		return d, fmt.Errorf("parameter %q: %v", name, err)
+	}
+	if err := validateTuneSpace(core.Space{d}); err != nil {
+		return d, err
+	}
+	return d, nil
+}
+
+func parseDimText(name, text string) (core.Dim, error) {
+	d := core.Dim{Name: name}
+	words := strings.Fields(text)
+	if len(words) == 0 {
+		return d, errors.New(`give a range such as "uniform 0 .. 0.3", a list such as "32, 64" or one value`)
+	}
+	kind, isRange := rangeWords[words[0]]
+	if !isRange {
+		vals, err := splitList(text)
+		d.Kind, d.Values = core.Categorical, vals
+		return d, err
+	}
+	d.Kind = kind
+	want := fmt.Errorf("want %q, optionally followed by log (int only) and points N", words[0]+" LOW .. HIGH")
+	low, rest, ok := strings.Cut(strings.TrimSpace(text[len(words[0]):]), "..")
+	opts := strings.Fields(rest)
+	if !ok || len(opts) == 0 {
+		return d, want
+	}
+	var err error
+	if d.Low, err = parseNum(strings.TrimSpace(low)); err != nil {
+		return d, err
+	}
+	if d.High, err = parseNum(opts[0]); err != nil {
+		return d, err
+	}
+	for i := 1; i < len(opts); i++ {
+		switch opts[i] {
+		case "log":
+			if d.Kind != core.Integer {
+				return d, errors.New("log applies to int ranges; use log-uniform for reals")
+			}
+			d.Log = true
+		case "points":
+			if i+1 < len(opts) {
+				d.Points, err = strconv.Atoi(opts[i+1])
+			}
+			if i+1 == len(opts) || err != nil || d.Points < 1 {
+				return d, errors.New("points takes a whole number of at least 1, e.g. points 4")
+			}
+			i++
+		default:
+			return d, fmt.Errorf("unexpected %q after the range: %v", opts[i], want)
+		}
+	}
+	return d, nil
+}
+
+func parseNum(s string) (float64, error) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a number", s)
+	}
+	return f, nil
+}
+
+// splitList splits a list at the commas outside double quotes and unquotes
+// the quoted values.
+func splitList(s string) ([]string, error) {
+	var items []string
+	start, quoted := 0, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case quoted && c == '\\':
+			i++ // an escaped character, perhaps a quote
+		case c == '"':
+			quoted = !quoted
+		case !quoted && c == ',':
+			items = append(items, s[start:i])
+			start = i + 1
+		}
+	}
+	if quoted {
+		return nil, errors.New("a quote is not closed")
+	}
+	items = append(items, s[start:])
+	for i, it := range items {
+		it = strings.TrimSpace(it)
+		switch {
+		case it == "":
+			return nil, errors.New("the list has an empty value: remove the extra comma, or write \"\" for an empty text")
+		case it[0] == '"':
+			u, err := strconv.Unquote(it)
+			if err != nil {
+				return nil, fmt.Errorf("%s is not quoted properly: quote the whole value", it)
+			}
+			it = u
+		case strings.Contains(it, `"`):
+			return nil, fmt.Errorf("%s: quote the whole value", it)
+		}
+		items[i] = it
+	}
+	return items, nil
+}

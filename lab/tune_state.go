@@ -37,7 +37,9 @@ type stateTrial struct {
 }
 
 // logEntry is one call made to the strategy: "next" (and the trial it
-// returned), "report" (and the decision) or "end".
+// returned), "report" (and the decision) or "end". A report of a study with
+// a second objective carries the trial's cost as well, which the strategy
+// saw negated: a latency cannot be measured again to the same figure.
 type logEntry struct {
 	Op       string        `json:"op"`
 	ID       int           `json:"id"`
@@ -46,6 +48,7 @@ type logEntry struct {
 	Point    core.Point    `json:"point,omitempty"` // a new trial's
 	Epoch    int           `json:"epoch,omitempty"`
 	Value    float64       `json:"value,omitempty"`
+	Cost     float64       `json:"cost,omitempty"` // latency_us or size_bytes
 	Decision core.Decision `json:"decision,omitempty"`
 }
 
@@ -125,6 +128,11 @@ func ResumeTuneStudy(path string) (*TuneStudy, error) {
 	return s, nil
 }
 
+// errNoCost says a multi-objective study's log was written before the
+// strategies searched on the second objective: its reports lack the cost.
+var errNoCost = errors.New("the study's reports carry no cost for its second objective: an older optlab wrote it, " +
+	"searching on accuracy alone, and it cannot go on as a multi-objective search; start a new study")
+
 // errMismatch says a replay went differently from the original study.
 var errMismatch = errors.New("the study's log does not replay the same way (was it written by a different optlab?)")
 
@@ -146,7 +154,15 @@ func (s *TuneStudy) replay(log []logEntry) error {
 			t.seg = segment{trial: e.ID, kind: "promoted", from: e.From, max: e.Max}
 			t.decision = core.Continue
 		case "report":
-			if d := s.strategy.Report(e.ID, e.Epoch, e.Value); d != e.Decision {
+			values := []float64{e.Value}
+			if s.costObjective() != "" {
+				if e.Cost <= 0 {
+					return errNoCost
+				}
+				s.setCost(t, e.Cost) // what the strategy saw
+				values = append(values, -e.Cost)
+			}
+			if d := s.strategy.Report(e.ID, e.Epoch, values...); d != e.Decision {
 				return fmt.Errorf("step %d: %w", i+1, errMismatch)
 			}
 			t.reported, t.decision = e.Epoch, e.Decision

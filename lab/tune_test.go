@@ -493,3 +493,165 @@ dropout: 0.1
 		t.Errorf("the default space: %v", err)
 	}
 }
+
+// stateLog reads the log of a study's state file.
+func stateLog(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct{ Log []map[string]any }
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Log
+}
+
+func TestStudyLatencyObjectiveGoesToTheStrategy(t *testing.T) {
+	// Every trial's latency is measured before its first epoch, shown in
+	// its record from then on, and sent with each report: the state file's
+	// reports carry it, and resuming the finished study keeps the figures
+	// (a latency measured again would differ).
+	state := filepath.Join(t.TempDir(), "study.json")
+	spec := tinySpec("asha", 6, 3)
+	spec.Objectives = []string{"accuracy", "latency"}
+	s, err := lab.NewTuneStudy(spec, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := lab.New(lab.Options{Workers: 2})
+	defer l.Shutdown(time.Second)
+	res, err, _ := drive(t, t.Context(), l, s, 2, func() {
+		for _, tr := range s.Snapshot().Trials {
+			if tr.Epochs > 0 && tr.LatencyMicros <= 0 {
+				t.Errorf("trial %d has trained %d epochs without a latency", tr.ID, tr.Epochs)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Spec().Search.Objectives != 2 {
+		t.Errorf("the strategy searches on %d objectives, want 2", s.Spec().Search.Objectives)
+	}
+	latency := map[int]float64{}
+	for _, tr := range res.Trials {
+		if tr.LatencyMicros <= 0 {
+			t.Errorf("trial %d: no latency", tr.ID)
+		}
+		latency[tr.ID] = tr.LatencyMicros
+	}
+	reports := 0
+	for _, e := range stateLog(t, state) {
+		if e["op"] == "report" {
+			reports++
+			if id := int(e["id"].(float64)); e["cost"] != latency[id] {
+				t.Errorf("a report of trial %d carries cost %v, its latency is %v", id, e["cost"], latency[id])
+			}
+		}
+	}
+	if reports == 0 || len(res.Pareto) == 0 || res.ThroughputSPS <= 0 {
+		t.Errorf("%d reports, Pareto set %v, throughput %v", reports, res.Pareto, res.ThroughputSPS)
+	}
+	r, err := lab.ResumeTuneStudy(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range r.Snapshot().Trials {
+		if tr.LatencyMicros != latency[tr.ID] {
+			t.Errorf("trial %d: latency %v after resuming, %v before", tr.ID, tr.LatencyMicros, latency[tr.ID])
+		}
+	}
+	if p := r.Snapshot().Pareto; !slices.Equal(p, res.Pareto) {
+		t.Errorf("Pareto set %v after resuming, %v before", p, res.Pareto)
+	}
+}
+
+func TestStudySizeObjectiveResumesExactly(t *testing.T) {
+	// ASHA on accuracy and size, with a crash after three trials have
+	// reported: resuming replays the reports with their sizes and ends
+	// exactly as the uninterrupted study (one worker: the order is fixed,
+	// and sizes, unlike latencies, come out the same when measured again).
+	dir := t.TempDir()
+	state, crash, out := filepath.Join(dir, "study.json"), filepath.Join(dir, "crash.json"), filepath.Join(dir, "best.safetensors")
+	spec := tinySpec("asha", 9, 3)
+	spec.Objectives = []string{"accuracy", "size"}
+	spec.Out = out
+	s, err := lab.NewTuneStudy(spec, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := lab.New(lab.Options{Workers: 1})
+	defer l.Shutdown(time.Second)
+	copied := false
+	full, err, _ := drive(t, t.Context(), l, s, 1, func() {
+		reported := 0
+		for _, tr := range s.Snapshot().Trials {
+			if tr.Epochs > 0 {
+				reported++
+			}
+		}
+		if !copied && reported == 3 {
+			b, err := os.ReadFile(state)
+			if err != nil {
+				t.Error(err)
+			}
+			copied = os.WriteFile(crash, b, 0o644) == nil
+		}
+	})
+	if err != nil || !copied {
+		t.Fatalf("first run: %v (state copied: %v)", err, copied)
+	}
+	// A trial's size depends on its architecture alone; the study's is
+	// that of the best model's file.
+	byUnits := map[any]int64{}
+	for _, tr := range full.Trials {
+		u := tr.Params["units"]
+		if size, ok := byUnits[u]; ok && size != tr.SizeBytes || tr.SizeBytes <= 0 {
+			t.Errorf("trial %d of %v units: %d bytes, another of as many units %d", tr.ID, u, tr.SizeBytes, size)
+		}
+		byUnits[u] = tr.SizeBytes
+	}
+	if fi, err := os.Stat(out); err != nil || fi.Size() != full.SizeBytes {
+		t.Errorf("the best model's file: %v, %v; the result says %d bytes", fi, err, full.SizeBytes)
+	}
+
+	r, err := lab.ResumeTuneStudy(crash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2 := lab.New(lab.Options{Workers: 1})
+	defer l2.Shutdown(time.Second)
+	res, err, _ := drive(t, t.Context(), l2, r, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Trials) != len(full.Trials) || !slices.Equal(res.Pareto, full.Pareto) {
+		t.Fatalf("%d trials and Pareto set %v after the resume; %d and %v without a crash",
+			len(res.Trials), res.Pareto, len(full.Trials), full.Pareto)
+	}
+	for i, tr := range res.Trials {
+		f := full.Trials[i]
+		if tr.Status != f.Status || tr.Epochs != f.Epochs || tr.ValAccuracy != f.ValAccuracy || tr.SizeBytes != f.SizeBytes {
+			t.Errorf("trial %d: %+v\nwithout a crash: %+v", tr.ID, tr, f)
+		}
+	}
+
+	// A state file of an older optlab, whose multi-objective studies
+	// searched on accuracy alone, has no costs in its reports: refused.
+	b, _ := os.ReadFile(crash)
+	var st map[string]any
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range st["log"].([]any) {
+		delete(e.(map[string]any), "cost")
+	}
+	old := filepath.Join(dir, "old.json")
+	b, _ = json.Marshal(st)
+	os.WriteFile(old, b, 0o644)
+	if _, err := lab.ResumeTuneStudy(old); err == nil || !strings.Contains(err.Error(), "carry no cost") {
+		t.Errorf("resuming a multi-objective study without costs: %v", err)
+	}
+}

@@ -17,7 +17,8 @@ import (
 	"github.com/optlab/optlab/lab"
 )
 
-// The Tune screen's fields, in order.
+// The Tune screen's fields, in order: the settings, the space file, then
+// (from numTuneFields on) the search space's parameters, one field each.
 const (
 	ftStrategy = iota
 	ftTrials
@@ -26,6 +27,7 @@ const (
 	ftObjective
 	ftMedian
 	ftSeed
+	ftFile
 	numTuneFields
 )
 
@@ -66,12 +68,13 @@ type (
 	}
 )
 
-// tuneScreen is the form for a hyperparameter search over the default space
-// and the live view of the study: a leaderboard of trials sorted by
-// validation accuracy with a sparkline of each one's curve, the best so
-// far against the epochs spent, a scatter of one parameter against
-// accuracy, the parameters' importance and, with two objectives, the Pareto
-// set. The study runs in a Cmd; the root feeds it every lab event (observe).
+// tuneScreen is the form for a hyperparameter search, with an editor of its
+// search space (screen_tune_space.go), and the live view of the study: a
+// leaderboard of trials sorted by validation accuracy with a sparkline of
+// each one's curve, the best so far against the epochs spent, a scatter of
+// one parameter against accuracy, the parameters' importance and, with two
+// objectives, the Pareto set. The study runs in a Cmd; the root feeds it
+// every lab event (observe).
 type tuneScreen struct {
 	c         *common
 	keys      tuneKeys
@@ -80,6 +83,18 @@ type tuneScreen struct {
 	notice    string
 	noticeBad bool
 	showForm  bool // the form is on view (always before the first study)
+
+	// The search space as edited in the form's rows.
+	space       core.Space // what the rows make; nil while it has a problem
+	spaceErr    error      // the problem of the space as a whole, or with the strategy
+	grid        int        // the space's grid size; 0 while it has a problem
+	spaceFrom   string     // where the rows came from: "default" or a file's name
+	spaceTexts  []string   // the rows as they came, "name=text", to tell an edit
+	edited      bool       // the rows differ from spaceTexts
+	adding      bool       // the picker of a parameter to add is open
+	pick        int        // the picked parameter, an index into missing()
+	fileErr     error      // why fileErrPath could not be read
+	fileErrPath string
 
 	tag    int
 	state  runState
@@ -101,6 +116,9 @@ type tuneScreen struct {
 type tuneKeys struct {
 	formKeys
 	Start, Up, Down, Param, Cancel, CancelAll, Baseline, New key.Binding
+	// The space editor's: a parameter added or removed, and the picker's.
+	// Dismiss is for the footer only: esc reaches the picker through Back.
+	Add, Remove, Pick, PickNext, Confirm, Dismiss key.Binding
 }
 
 func newTuneScreen(c *common) screen {
@@ -115,7 +133,11 @@ func newTuneScreen(c *common) screen {
 		Cancel:    key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel trial")),
 		CancelAll: key.NewBinding(key.WithKeys("X"), key.WithHelp("X", "cancel study")),
 		Baseline:  relabel(keyEnter, "enter", "make baseline"),
-		New:       key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new study"))}
+		New:       key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new study")),
+		Add:       key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add parameter")),
+		Remove:    key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "remove parameter")),
+		Pick:      relabel(keyLeft, "←/→", "parameter"), PickNext: relabel(keyRight, "←/→", "parameter"),
+		Confirm: relabel(keyEnter, "enter", "add"), Dismiss: relabel(keyAbort, "esc", "cancel")}
 	f := make([]*field, numTuneFields)
 	f[ftStrategy] = newField(st, "strategy", "random", validChoice("strategy", core.Strategies), core.Strategies...)
 	f[ftTrials] = newField(st, "trials", "8", validInt("trials", 1, 10000))
@@ -124,7 +146,12 @@ func newTuneScreen(c *common) screen {
 	f[ftObjective] = newField(st, "objective", "accuracy", validChoice("objective", tuneObjectives), tuneObjectives...)
 	f[ftMedian] = newField(st, "median stop", "no", validChoice("median stop", yesNo), yesNo...)
 	f[ftSeed] = newField(st, "seed", strconv.FormatUint(c.seed, 10), validSeed)
+	f[ftFile] = newField(st, "space file", "", s.validFile)
+	f[ftFile].input.CharLimit = 256
+	f[ftFile].input.Placeholder = "a YAML file (optional)"
+	f[ftFile].input.PlaceholderStyle = st.Muted
 	s.form = techForm{fields: f, keys: newFormKeys()}
+	s.setSpace(lab.DefaultSpace(), "default")
 	s.updateKeys()
 	return s
 }
@@ -137,6 +164,8 @@ func (s *tuneScreen) Editing() bool { return s.showForm && s.form.editing }
 
 func (s *tuneScreen) Back() bool {
 	switch {
+	case s.showForm && s.adding:
+		s.adding = false
 	case s.showForm && s.form.back():
 	case s.showForm && s.snap != nil:
 		s.showForm = false
@@ -152,12 +181,17 @@ func (s *tuneScreen) running() bool {
 }
 
 func (s *tuneScreen) updateKeys() {
-	s.form.updateKeys(s.showForm)
+	s.form.updateKeys(s.showForm && !s.adding)
 	k := &s.keys
 	k.formKeys = s.form.keys
 	onForm := s.showForm
 	ed := onForm && s.form.editing
-	k.Start.SetEnabled(onForm && !ed)
+	k.Start.SetEnabled(onForm && !ed && !s.adding)
+	k.Add.SetEnabled(onForm && !ed && !s.adding && len(s.missing()) > 0)
+	k.Remove.SetEnabled(onForm && !ed && !s.adding && s.form.focus >= numTuneFields)
+	for _, b := range []*key.Binding{&k.Pick, &k.PickNext, &k.Confirm, &k.Dismiss} {
+		b.SetEnabled(onForm && s.adding)
+	}
 	trials := !onForm && s.snap != nil && len(s.snap.Trials) > 0
 	k.Up.SetEnabled(trials)
 	k.Down.SetEnabled(trials)
@@ -170,13 +204,14 @@ func (s *tuneScreen) updateKeys() {
 
 func (s *tuneScreen) ShortHelp() []key.Binding {
 	k := s.keys
-	return []key.Binding{k.formKeys.Up, k.Edit, k.Left, k.Save, k.Abort, k.Start,
-		k.Up, k.Baseline, k.Param, k.Cancel, k.CancelAll, k.New}
+	return []key.Binding{k.formKeys.Up, k.Edit, k.Left, k.Save, k.Abort, k.Start, k.Add, k.Remove,
+		k.Pick, k.Confirm, k.Dismiss, k.Up, k.Baseline, k.Param, k.Cancel, k.CancelAll, k.New}
 }
 
 func (s *tuneScreen) FullHelp() [][]key.Binding {
 	k := s.keys
 	return [][]key.Binding{{k.formKeys.Up, k.formKeys.Down, k.Edit, k.Left}, {k.Save, k.Abort, k.Start},
+		{k.Add, k.Remove, k.Pick, k.Confirm, k.Dismiss},
 		{k.Up, k.Down, k.Baseline, k.Param}, {k.Cancel, k.CancelAll, k.New}}
 }
 
@@ -192,7 +227,11 @@ func (s *tuneScreen) Update(msg tea.Msg) tea.Cmd {
 	defer s.updateKeys()
 	switch msg := msg.(type) {
 	case tea.KeyMsg:
-		return s.handleKey(msg)
+		cmd := s.handleKey(msg)
+		s.refreshSpace()
+		return cmd
+	case tuneSpaceMsg:
+		s.spaceLoaded(msg)
 	case datasetChosenMsg:
 		s.data = msg.name
 	case labEventMsg:
@@ -248,12 +287,21 @@ func (s *tuneScreen) Update(msg tea.Msg) tea.Cmd {
 func (s *tuneScreen) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := s.keys
 	if s.showForm {
+		if s.adding {
+			s.spaceKey(msg)
+			return nil
+		}
+		focus, editing := s.form.focus, s.form.editing
 		if ok, cmd := s.form.handleKey(msg, &s.notice); ok {
+			if editing && !s.form.editing && key.Matches(msg, k.Save) {
+				return tea.Batch(cmd, s.kept(focus))
+			}
 			return cmd
 		}
 		if key.Matches(msg, k.Start) {
 			return s.start()
 		}
+		s.spaceKey(msg)
 		return nil
 	}
 	switch {
@@ -316,12 +364,35 @@ func (s *tuneScreen) makeBaseline() tea.Cmd {
 	return nil
 }
 
+// formProblem is the first problem of the form, checked afresh: a
+// setting's, the space file's, a parameter's (its error names it), or the
+// whole space's.
+func (s *tuneScreen) formProblem() string {
+	for i, fl := range s.form.fields {
+		switch fl.check(); {
+		case fl.err == nil:
+		case i < numTuneFields:
+			return fl.label + ": " + fl.err.Error()
+		default:
+			return fl.err.Error()
+		}
+	}
+	s.refreshSpace()
+	switch {
+	case len(s.spaceRows()) == 0:
+		return "the search space has no parameters: a adds one"
+	case s.spaceErr != nil:
+		return s.spaceErr.Error()
+	}
+	return ""
+}
+
 // tuneSpec reads the (valid) form.
 func (s *tuneScreen) tuneSpec() (lab.TuneSpec, int) {
 	v := func(i int) string { return s.form.fields[i].value() }
 	whole := func(i int) int { x, _ := strconv.Atoi(v(i)); return x }
 	seed, _ := strconv.ParseUint(v(ftSeed), 10, 64)
-	spec := lab.TuneSpec{Data: lab.DataSpec{Name: s.data, Seed: s.c.seed},
+	spec := lab.TuneSpec{Data: lab.DataSpec{Name: s.data, Seed: s.c.seed}, Space: s.space,
 		Search: core.SearchConfig{Strategy: v(ftStrategy), Trials: whole(ftTrials), MaxEpochs: whole(ftEpochs),
 			Median: v(ftMedian) == "yes", Seed: seed},
 		Objectives: strings.Split(v(ftObjective), ",")}
@@ -335,12 +406,12 @@ func (s *tuneScreen) start() tea.Cmd {
 		s.notice, s.noticeBad = "a study is already running: X cancels it", true
 		return nil
 	}
-	if p := s.form.firstError(); p != "" {
+	if p := s.formProblem(); p != "" {
 		s.notice, s.noticeBad = "cannot start: "+p, true
 		return nil
 	}
 	spec, workers := s.tuneSpec()
-	if _, err := spec.Search.Resolve(lab.DefaultSpace()); err != nil {
+	if _, err := spec.Search.Resolve(spec.Space); err != nil {
 		s.notice, s.noticeBad = "cannot start: "+err.Error(), true
 		return nil
 	}
@@ -492,6 +563,9 @@ func (s *tuneScreen) scatterAxes() []string {
 
 func (s *tuneScreen) SetSize(w, h int) {
 	s.w, s.h = w, h
+	for _, fl := range s.form.fields[ftFile:] {
+		fl.input.Width = s.spaceInputW()
+	}
 	s.redraw()
 }
 
@@ -648,18 +722,9 @@ func paramNum(v any) (float64, bool) {
 }
 
 func (s *tuneScreen) View() string {
-	st := s.c.styles
 	if s.showForm {
-		fw := min(40, max(30, s.w/3))
-		msg, bad := s.notice, s.noticeBad
-		if s.running() && msg == "" {
-			msg = "a study is running: esc shows it"
-		}
-		if !bad {
-			msg = strings.TrimPrefix(msg, "cannot ")
-		}
-		form := s.form.view(st, "Tune hyperparameters", "data: "+s.data, s.formNotice(msg, bad), fw)
-		return hjoin(2, []string{form, s.spaceView(s.w - fw - 2)}, []int{fw, max(0, s.w-fw-2)})
+		fw, sw := s.formWidths()
+		return hjoin(2, []string{s.settingsView(fw), s.spaceView(sw, s.h)}, []int{fw, sw})
 	}
 	return s.studyView()
 }
@@ -670,37 +735,6 @@ func (s *tuneScreen) formNotice(msg string, bad bool) string {
 		return "cannot: " + msg
 	}
 	return msg
-}
-
-// spaceView describes the search space and the strategies beside the form.
-func (s *tuneScreen) spaceView(w int) string {
-	st := s.c.styles
-	if w < 20 {
-		return ""
-	}
-	lines := []string{heading(st, "Search space (the default)", w)}
-	for _, d := range lab.DefaultSpace() {
-		var r string
-		switch d.Kind {
-		case core.Categorical:
-			r = strings.Join(d.Values, ", ")
-		case core.LogUniform:
-			r = fmt.Sprintf("%g … %g, log scale", d.Low, d.High)
-		case core.Integer:
-			r = fmt.Sprintf("%g … %g whole", d.Low, d.High)
-			if d.Log {
-				r += ", log scale"
-			}
-		default:
-			r = fmt.Sprintf("%g … %g", d.Low, d.High)
-		}
-		lines = append(lines, fit(padTo(d.Name, 13)+" "+st.Muted.Render(r), w, 1))
-	}
-	lines = append(lines, "", wrapText(st.Muted, "Each trial is a run on the lab's workers, judged by validation "+
-		"accuracy after every epoch. random and tpe sample the space, grid walks it; asha and hyperband "+
-		"train many trials briefly and promote the best (max epochs is their largest budget); median stop "+
-		"ends trials below the median curve.", w, 8))
-	return strings.Join(lines, "\n")
 }
 
 // trialStatusText is a trial's status in words; a trial left running when

@@ -127,20 +127,23 @@ func (f *techForm) view(st *Styles, title, info, notice string, w int) string {
 		if len(fl.choices) > 0 && !f.editing {
 			val = "‹ " + fl.value() + " ›"
 		}
-		mark := "  "
-		label := padTo(fl.label, labelW)
+		// Two columns before the label: the focus mark, then "!" for a
+		// field whose value is wrong (in the first column when unfocused).
+		cursor, flag, labelStyle := " ", " ", st.Label
+		if i == f.focus {
+			cursor, labelStyle = "›", st.Selected
+		}
 		if fl.err != nil {
-			mark = st.Bad.Render("! ")
+			if i == f.focus {
+				flag = st.Bad.Render("!")
+			} else {
+				cursor = st.Bad.Render("!")
+			}
 			if problem == "" || i == f.focus {
 				problem = fl.label + ": " + fl.err.Error()
 			}
 		}
-		line := st.Label.Render(label) + " " + val
-		if i == f.focus {
-			line = "›" + mark[1:] + st.Selected.Render(label) + " " + val
-		} else {
-			line = mark + line
-		}
+		line := cursor + flag + labelStyle.Render(padTo(fl.label, labelW)) + " " + val
 		lines = append(lines, fit(line, w, 1))
 	}
 	msg, style := notice, st.Muted

@@ -1,0 +1,372 @@
+package tui
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/optlab/optlab/core"
+	"github.com/optlab/optlab/lab"
+)
+
+// The Tune screen's search-space editor. The space's parameters are the
+// form's fields from numTuneFields on, one per parameter, labelled with its
+// name and holding its range, list or value in lab.FormatDim's syntax.
+
+// spaceLabelW is the width of the space rows' name column: the longest
+// parameter name (weight_decay) and a space.
+const spaceLabelW = 13
+
+// tuneSpaceMsg is the outcome of reading a space file.
+type tuneSpaceMsg struct {
+	path  string
+	space core.Space
+	err   error
+}
+
+// spaceRows are the fields of the space's parameters.
+func (s *tuneScreen) spaceRows() []*field { return s.form.fields[numTuneFields:] }
+
+// newSpaceRow is the field of parameter name, checked as a space file's
+// line would be.
+func (s *tuneScreen) newSpaceRow(name, text string) *field {
+	fl := newField(s.c.styles, name, text, func(v string) error {
+		_, err := lab.ParseDimText(name, v)
+		return err
+	})
+	fl.input.CharLimit = 256
+	fl.input.Width = s.spaceInputW()
+	return fl
+}
+
+// setSpace replaces the rows with space, which came from `from` (a file's
+// name, or "default").
+func (s *tuneScreen) setSpace(space core.Space, from string) {
+	s.form.fields = s.form.fields[:numTuneFields]
+	s.spaceTexts = s.spaceTexts[:0]
+	for _, d := range space {
+		fl := s.newSpaceRow(d.Name, lab.FormatDim(d))
+		s.form.fields = append(s.form.fields, fl)
+		s.spaceTexts = append(s.spaceTexts, d.Name+"="+fl.value())
+	}
+	s.spaceFrom = from
+	s.form.focus = min(s.form.focus, len(s.form.fields)-1)
+	s.refreshSpace()
+}
+
+// refreshSpace reads the rows again: the space they make, the problem of
+// the space as a whole with the chosen strategy, its grid size and whether
+// it was edited. The space is nil while a row or the whole is invalid.
+func (s *tuneScreen) refreshSpace() {
+	s.space, s.spaceErr, s.grid = nil, nil, 0
+	var texts []string
+	space := core.Space{}
+	for _, fl := range s.spaceRows() {
+		texts = append(texts, fl.label+"="+fl.value())
+		d, err := lab.ParseDimText(fl.label, fl.value())
+		if err != nil {
+			space = nil
+		} else if space != nil {
+			space = append(space, d)
+		}
+	}
+	s.edited = !slices.Equal(texts, s.spaceTexts)
+	if space == nil {
+		return // the invalid row says why
+	}
+	if err := lab.ValidateSpace(space); err != nil {
+		s.spaceErr = err
+		return
+	}
+	if _, err := (core.SearchConfig{Strategy: s.form.fields[ftStrategy].value()}).Resolve(space); err != nil {
+		s.spaceErr = err
+		return
+	}
+	s.space, s.grid = space, space.GridSize()
+}
+
+// missing lists the parameters the space lacks, which a adds.
+func (s *tuneScreen) missing() []string {
+	var out []string
+	for _, name := range lab.TuneParams {
+		if !slices.ContainsFunc(s.spaceRows(), func(fl *field) bool { return fl.label == name }) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// spaceKey handles the editor's own keys: a and d, and those of the picker
+// a opens (esc closes it through Back).
+func (s *tuneScreen) spaceKey(msg tea.KeyMsg) {
+	k := s.keys
+	miss := s.missing()
+	switch {
+	case s.adding && key.Matches(msg, k.Pick) && len(miss) > 0:
+		s.pick = (s.pick + len(miss) - 1) % len(miss)
+	case s.adding && key.Matches(msg, k.PickNext) && len(miss) > 0:
+		s.pick = (s.pick + 1) % len(miss)
+	case s.adding && key.Matches(msg, k.Confirm):
+		s.adding = false
+		name := miss[s.pick]
+		d, _ := lab.SuggestDim(name)
+		s.form.fields = append(s.form.fields, s.newSpaceRow(name, lab.FormatDim(d)))
+		s.form.focus = len(s.form.fields) - 1
+		s.notice, s.noticeBad = "added "+name+": enter edits it", false
+	case s.adding: // the picker takes no other key
+	case key.Matches(msg, k.Add) && len(miss) > 0:
+		s.adding, s.pick, s.notice = true, 0, ""
+	case key.Matches(msg, k.Remove) && s.form.focus >= numTuneFields:
+		name := s.form.fields[s.form.focus].label
+		s.form.fields = slices.Delete(s.form.fields, s.form.focus, s.form.focus+1)
+		s.form.focus = min(s.form.focus, len(s.form.fields)-1)
+		s.notice, s.noticeBad = "removed "+name+": trials use the base setting", false
+	}
+}
+
+// kept follows an edit of field i that was kept: a space file is read, and
+// a parameter written as it was understood (1e-3..0.01 as 1e-3 .. 0.01).
+func (s *tuneScreen) kept(i int) tea.Cmd {
+	fl := s.form.fields[i]
+	switch {
+	case i == ftFile && fl.value() != "":
+		return loadSpace(fl.value())
+	case i >= numTuneFields && fl.err == nil:
+		d, _ := lab.ParseDimText(fl.label, fl.value())
+		fl.input.SetValue(lab.FormatDim(d))
+	}
+	return nil
+}
+
+// loadSpace returns the Cmd that reads the space file at path.
+func loadSpace(path string) tea.Cmd {
+	return func() tea.Msg {
+		sp, err := lab.ReadSpace(path)
+		return tuneSpaceMsg{path: path, space: sp, err: err}
+	}
+}
+
+// spaceLoaded takes a space file's outcome, unless the file field has
+// changed since.
+func (s *tuneScreen) spaceLoaded(msg tuneSpaceMsg) {
+	fl := s.form.fields[ftFile]
+	if fl.value() != msg.path {
+		return
+	}
+	s.fileErr, s.fileErrPath = msg.err, msg.path
+	fl.check()
+	if msg.err != nil {
+		return
+	}
+	s.setSpace(msg.space, filepath.Base(msg.path))
+	s.notice, s.noticeBad = fmt.Sprintf("read %s from %s", plural(len(msg.space), "parameter"), msg.path), false
+}
+
+// validFile shows the error of the last attempt to read the file named.
+func (s *tuneScreen) validFile(path string) error {
+	if path != "" && path == s.fileErrPath {
+		return s.fileErr
+	}
+	return nil
+}
+
+// spaceInputW is how wide a space row's text shows while edited.
+func (s *tuneScreen) spaceInputW() int {
+	_, sw := s.formWidths()
+	return max(1, sw-2-spaceLabelW-2)
+}
+
+// formWidths are the widths of the settings and of the space beside them.
+func (s *tuneScreen) formWidths() (fw, sw int) {
+	fw = min(40, max(30, s.w/3))
+	return fw, max(0, s.w-fw-2)
+}
+
+// fieldLine draws one field as techForm does: "›" on the focused one, "!"
+// on another invalid one, the label in a column labelW wide, the value (the
+// input while edited, ‹ choice › for a choice) and a muted hint after it.
+func fieldLine(st *Styles, fl *field, focused, editing bool, labelW int, hint string, w int) string {
+	val := fl.input.View()
+	switch {
+	case editing:
+	case len(fl.choices) > 0:
+		val = "‹ " + fl.value() + " ›"
+	case fl.input.Value() != "":
+		val = st.Input.Render(fl.input.Value()) // all of it, not the input's scrolled window
+	}
+	if hint != "" {
+		val += "  " + st.Muted.Render(hint)
+	}
+	label := padTo(fl.label, labelW)
+	switch {
+	case focused:
+		return padTo("› "+st.Selected.Render(label)+" "+val, w)
+	case fl.err != nil:
+		return padTo(st.Bad.Render("! ")+st.Label.Render(label)+" "+val, w)
+	}
+	return padTo("  "+st.Label.Render(label)+" "+val, w)
+}
+
+// settingsView is the study's settings: the form's fields before the space
+// file, and under them the notice or the problem of a field.
+func (s *tuneScreen) settingsView(w int) string {
+	st := s.c.styles
+	lines := []string{heading(st, "Tune hyperparameters", w), st.Muted.Render(fit("data: "+s.data, w, 1))}
+	var problem string
+	f := &s.form
+	for i, fl := range f.fields[:ftFile] {
+		if fl.err != nil && (problem == "" || i == f.focus) {
+			problem = fl.label + ": " + fl.err.Error()
+		}
+		lines = append(lines, fieldLine(st, fl, i == f.focus && !s.adding, f.editing && i == f.focus, 14, s.fieldHint(i), w))
+	}
+	msg, bad := s.notice, s.noticeBad
+	if s.running() && msg == "" {
+		msg = "a study is running: esc shows it"
+	}
+	if !bad {
+		msg = strings.TrimPrefix(msg, "cannot ")
+	}
+	msg, style := s.formNotice(msg, bad), st.Muted
+	if bad {
+		style = st.Bad
+	}
+	switch {
+	case f.editing && f.focus < ftFile:
+		msg, style = "editing: enter keeps, esc discards", st.Muted
+	case msg == "" && problem != "":
+		msg, style = problem, st.Bad
+	}
+	lines = append(lines, st.Plain.Render(wrapText(style, msg, w, 3)))
+	return strings.Join(lines, "\n")
+}
+
+// fieldHint is what follows a setting's value: for a grid, how many of its
+// points the trials cover ("8 of 4374", "5000 → all 2916").
+func (s *tuneScreen) fieldHint(i int) string {
+	if i != ftTrials || s.form.fields[ftStrategy].value() != "grid" || s.grid == 0 {
+		return ""
+	}
+	trials, err := strconv.Atoi(s.form.fields[ftTrials].value())
+	if err != nil {
+		return ""
+	}
+	if trials >= s.grid {
+		return fmt.Sprintf("→ all %d", s.grid)
+	}
+	return fmt.Sprintf("of %d", s.grid)
+}
+
+// spaceView is the search-space editor, h lines at most: the space file,
+// one row per parameter (scrolled to keep the focused one on view), the
+// problem of the focused or first invalid row under it, the picker of a
+// parameter to add, the syntax and, room permitting, the strategies.
+func (s *tuneScreen) spaceView(w, h int) string {
+	st := s.c.styles
+	if w < 20 || h < 1 {
+		return ""
+	}
+	f := &s.form
+	title := "Search space (" + s.spaceFrom + ")"
+	if s.edited {
+		title = "Search space (edited)"
+	}
+	if s.grid > 0 {
+		title += fmt.Sprintf(" · grid of %d", s.grid)
+	}
+	row := func(i int) string {
+		return fieldLine(st, f.fields[i], i == f.focus && !s.adding, f.editing && i == f.focus, spaceLabelW, "", w)
+	}
+	// A field's problem goes under it, indented, in at most two lines; the
+	// field names the parameter, so its error need not.
+	under := func(fl *field) string {
+		msg := strings.TrimPrefix(fl.err.Error(), fmt.Sprintf("parameter %q: ", fl.label))
+		return indent(wrapUpTo(st.Bad, msg, w-2, 2), 2)
+	}
+	top := []string{heading(st, title, w), row(ftFile)}
+	if fl := f.fields[ftFile]; fl.err != nil {
+		top = append(top, under(fl))
+	}
+
+	rows := s.spaceRows()
+	errRow := slices.IndexFunc(rows, func(fl *field) bool { return fl.err != nil })
+	if fr := f.focus - numTuneFields; fr >= 0 && rows[fr].err != nil {
+		errRow = fr
+	}
+	var errLines string
+	if errRow >= 0 {
+		errLines = under(rows[errRow])
+	}
+	var after []string
+	if s.adding {
+		miss := s.missing()
+		name := miss[min(s.pick, len(miss)-1)]
+		d, _ := lab.SuggestDim(name)
+		after = append(after, padTo("› "+st.Selected.Render(padTo("add", spaceLabelW))+" ‹ "+name+" ›", w),
+			st.Muted.Render(padTo("  starts as "+lab.FormatDim(d), w)))
+	}
+	status, style := "", st.Muted
+	switch {
+	case f.editing && f.focus >= ftFile:
+		status = "editing: enter keeps, esc discards"
+	case s.adding:
+		status = "←/→ picks, enter adds, esc cancels"
+	case len(rows) == 0:
+		status, style = "no parameters: a adds one", st.Bad
+	case s.spaceErr != nil:
+		status, style = s.spaceErr.Error(), st.Bad
+	case len(s.missing()) > 0:
+		status = "a adds " + strings.Join(s.missing(), ", ")
+	}
+	if status != "" {
+		after = append(after, wrapUpTo(style, status, w, 2))
+	}
+
+	// The rows that fit, keeping the focused one (or the picker) on view.
+	room := h - lineCount(strings.Join(top, "\n")) - lineCount(strings.Join(after, "\n")) - lineCount(errLines)
+	first, n := 0, len(rows)
+	if n > room {
+		n = max(0, room)
+		last := max(0, f.focus-numTuneFields) // the focused row, or the first
+		if s.adding {
+			last = len(rows) - 1 // the picker comes after it
+		}
+		first = max(0, last-n+1)
+	}
+	lines := top
+	for i := first; i < first+n; i++ {
+		lines = append(lines, row(numTuneFields+i))
+		if i == errRow {
+			lines = append(lines, errLines)
+		}
+	}
+	lines = append(lines, after...)
+
+	// Help, a paragraph at a time while whole paragraphs fit.
+	for _, p := range []string{
+		"Ranges: uniform 0 .. 0.3, log-uniform 1e-4 .. 0.03, int 16 .. 256, optionally followed by log (int " +
+			"only) and points N (values in a grid). Lists: 32, 64, 128, with values holding commas quoted " +
+			"(\"128,64\"). One value is fixed.",
+		"Each trial is a run on the lab's workers, judged by validation accuracy after every epoch. random " +
+			"and tpe sample the space, grid walks it; asha and hyperband train many trials briefly and promote " +
+			"the best (max epochs is their largest budget); median stop ends trials below the median curve.",
+	} {
+		para := wrapUpTo(st.Muted, p, w, 10)
+		if lineCount(strings.Join(lines, "\n"))+1+lineCount(para) > h {
+			break
+		}
+		lines = append(lines, "", para)
+	}
+	return fit(strings.Join(lines, "\n"), w, h)
+}
+
+// indent puts n spaces before every line of s.
+func indent(s string, n int) string {
+	pad := strings.Repeat(" ", n)
+	return pad + strings.ReplaceAll(s, "\n", "\n"+pad)
+}
