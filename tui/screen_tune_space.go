@@ -22,6 +22,10 @@ import (
 // parameter name (weight_decay) and a space.
 const spaceLabelW = 13
 
+// settingsLabelW is the width of the settings' label column: the longest
+// label (median stop).
+const settingsLabelW = 11
+
 // tuneSpaceMsg is the outcome of reading a space file.
 type tuneSpaceMsg struct {
 	path  string
@@ -183,7 +187,8 @@ func (s *tuneScreen) spaceInputW() int {
 
 // formWidths are the widths of the settings and of the space beside them.
 func (s *tuneScreen) formWidths() (fw, sw int) {
-	fw = min(40, max(30, s.w/3))
+	// 34 columns fit the longest setting, "objective ‹ accuracy,latency ›".
+	fw = min(40, max(34, s.w/3))
 	return fw, max(0, s.w-fw-2)
 }
 
@@ -223,7 +228,7 @@ func (s *tuneScreen) settingsView(w int) string {
 		if fl.err != nil && (problem == "" || i == f.focus) {
 			problem = fl.label + ": " + fl.err.Error()
 		}
-		lines = append(lines, fieldLine(st, fl, i == f.focus && !s.adding, f.editing && i == f.focus, 14, s.fieldHint(i), w))
+		lines = append(lines, fieldLine(st, fl, i == f.focus && !s.adding, f.editing && i == f.focus, settingsLabelW, s.fieldHint(i), w))
 	}
 	msg, bad := s.notice, s.noticeBad
 	if s.running() && msg == "" {
