@@ -454,26 +454,24 @@ func (s *baselineScreen) statusLine() string {
 	return runStateLine(st, s.state, r, s.err)
 }
 
-// progressLine is the epoch progress bar with samples/s, elapsed and ETA.
+// progressLine is the run's progress bar (all epochs, the current one in
+// part) with samples/s, elapsed and ETA; after a cancel it stays where the
+// run stopped.
 func (s *baselineScreen) progressLine() string {
 	t := s.stats
 	if s.state == runNone || t.Epochs == 0 {
 		return ""
 	}
-	frac := float64(t.Step) / float64(max(1, t.Steps))
-	if t.EpochDone {
-		frac = 1
-	}
-	done := (float64(t.Epoch-1) + frac) / float64(t.Epochs)
-	eta := "—"
+	done := runProgress(t)
+	left := "—"
 	switch {
-	case done > 0 && s.active():
-		eta = dur(time.Duration(float64(t.Elapsed) * (1 - done) / done))
+	case s.active():
+		left = eta(t.Elapsed, done)
 	case s.state == runDone:
-		eta = "done"
+		left = "done"
 	}
-	return fmt.Sprintf("epoch %d/%d %s %s/s %s eta %s", t.Epoch, t.Epochs, s.bar.ViewAs(frac),
-		count(t.SamplesPerSec), dur(t.Elapsed), eta)
+	return fmt.Sprintf("epoch %d/%d %s %s/s %s eta %s", t.Epoch, t.Epochs, s.bar.ViewAs(done),
+		count(t.SamplesPerSec), dur(t.Elapsed), left)
 }
 
 func (s *baselineScreen) runView() string {
@@ -522,6 +520,25 @@ func pct(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
 func seconds(v float64) string { return dur(time.Duration(v * float64(time.Second))) }
 
 // dur formats a duration compactly: 850ms, 4.2s, 3m05s, 1h02m.
+// runProgress is how far a training run is, from 0 to 1: its finished
+// epochs and the steps of the current one.
+func runProgress(t core.Stats) float64 {
+	frac := float64(t.Step) / float64(max(1, t.Steps))
+	if t.EpochDone {
+		frac = 1
+	}
+	return (float64(t.Epoch-1) + frac) / float64(max(1, t.Epochs))
+}
+
+// eta is the time left when the fraction done of the work took elapsed;
+// "—" before there is anything to go by.
+func eta(elapsed time.Duration, done float64) string {
+	if done <= 0 {
+		return "—"
+	}
+	return dur(time.Duration(float64(elapsed) * (1 - done) / done))
+}
+
 func dur(d time.Duration) string {
 	switch {
 	case d < time.Second:

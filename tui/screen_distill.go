@@ -347,20 +347,16 @@ func (s *distillScreen) progressLine() string {
 	if !s.active() || t.Epochs == 0 {
 		return ""
 	}
-	frac := float64(t.Step) / float64(max(1, t.Steps))
-	if t.EpochDone {
-		frac = 1
-	}
-	student := (float64(t.Epoch-1) + frac) / float64(t.Epochs)
+	student := runProgress(t)
 	done := (float64(s.done) + student) / float64(s.students())
-	eta := "—"
+	left := "—"
 	if student > 0 {
 		// This student's pace, over the students left.
 		per := float64(t.Elapsed) / student
-		eta = dur(time.Duration(per * (float64(s.students()-s.done) - student)))
+		left = dur(time.Duration(per * (float64(s.students()-s.done) - student)))
 	}
-	return fmt.Sprintf("epoch %d/%d %s all %.0f%% · %s/s eta %s", t.Epoch, t.Epochs, s.bar.ViewAs(frac), 100*done,
-		count(t.SamplesPerSec), eta)
+	return fmt.Sprintf("epoch %d/%d %s all %.0f%% · %s/s eta %s", t.Epoch, t.Epochs, s.bar.ViewAs(student), 100*done,
+		count(t.SamplesPerSec), left)
 }
 
 func (s *distillScreen) runView() string {

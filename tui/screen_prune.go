@@ -7,7 +7,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/progress"
@@ -582,16 +581,11 @@ func (s *pruneScreen) progressLine() string {
 		}
 		return ""
 	}
-	frac := float64(t.Step) / float64(max(1, t.Steps))
-	if t.EpochDone {
-		frac = 1
+	done, left := runProgress(t), "—"
+	if s.active() {
+		left = eta(t.Elapsed, done)
 	}
-	done := (float64(t.Epoch-1) + frac) / float64(t.Epochs)
-	eta := "—"
-	if done > 0 && s.active() {
-		eta = dur(time.Duration(float64(t.Elapsed) * (1 - done) / done))
-	}
-	line := fmt.Sprintf("epoch %d/%d %s sparsity %s · eta %s", t.Epoch, t.Epochs, s.bar.ViewAs(frac), pct(t.Sparsity), eta)
+	line := fmt.Sprintf("epoch %d/%d %s sparsity %s · eta %s", t.Epoch, t.Epochs, s.bar.ViewAs(done), pct(t.Sparsity), left)
 	if s.w-s.formWidth()-2 >= ansi.StringWidth(line)+14 {
 		line += fmt.Sprintf(" · %s samples/s", count(t.SamplesPerSec))
 	}

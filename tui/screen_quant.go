@@ -7,7 +7,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/progress"
@@ -496,16 +495,9 @@ func (s *quantScreen) progressLine() string {
 	case !s.active() || s.state == runPending || s.state == runQueued:
 		return ""
 	case t.Phase == "qat" && t.Epochs > 0:
-		frac := float64(t.Step) / float64(max(1, t.Steps))
-		if t.EpochDone {
-			frac = 1
-		}
-		done := (float64(t.Epoch-1) + frac) / float64(t.Epochs)
-		eta := "—"
-		if done > 0 {
-			eta = dur(time.Duration(float64(t.Elapsed) * (1 - done) / done))
-		}
-		return fmt.Sprintf("QAT epoch %d/%d %s %s/s eta %s", t.Epoch, t.Epochs, s.bar.ViewAs(frac), count(t.SamplesPerSec), eta)
+		done := runProgress(t)
+		return fmt.Sprintf("QAT epoch %d/%d %s %s/s eta %s", t.Epoch, t.Epochs, s.bar.ViewAs(done),
+			count(t.SamplesPerSec), eta(t.Elapsed, done))
 	case t.Phase != "":
 		return "calibrating, quantizing, then measuring accuracy, size and latency on the integer path"
 	}
