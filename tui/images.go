@@ -17,25 +17,31 @@ func isImage(shape []int) bool {
 	return len(shape) == 3 || len(shape) == 2 && shape[0] > 1 && shape[1] > 1
 }
 
-// imageView draws one image sample with half blocks: each cell is two
-// pixels, the top one as the foreground of "▀" and the bottom one as the
+// imageView draws one image sample with half blocks, shrunk f times (each
+// drawn pixel the mean of an f×f block, f ≥ 1): each cell is two pixels,
+// the top one as the foreground of "▀" and the bottom one as the
 // background, in grey. Without colour each cell is the shade (░▒▓█) of the
 // two pixels' mean. Values are scaled to the sample's own range; channels
 // are averaged.
-func imageView(st *Styles, x []float32, shape []int) string {
-	hgt, wid := shape[0], shape[1]
+func imageView(st *Styles, x []float32, shape []int, f int) string {
+	hgt, wid := (shape[0]+f-1)/f, (shape[1]+f-1)/f
 	ch := 1
 	if len(shape) == 3 {
 		ch = max(1, shape[2])
 	}
 	px := make([]float64, hgt*wid)
+	n := make([]int, hgt*wid)
+	for r := range shape[0] {
+		for c := range shape[1] {
+			for k := range ch {
+				px[r/f*wid+c/f] += float64(x[(r*shape[1]+c)*ch+k])
+			}
+			n[r/f*wid+c/f] += ch
+		}
+	}
 	lo, hi := 1e300, -1e300
 	for i := range px {
-		var v float64
-		for c := range ch {
-			v += float64(x[i*ch+c])
-		}
-		px[i] = v / float64(ch)
+		px[i] /= float64(n[i])
 		lo, hi = min(lo, px[i]), max(hi, px[i])
 	}
 	if hi <= lo {
@@ -68,9 +74,15 @@ func imageView(st *Styles, x []float32, shape []int) string {
 }
 
 // imageSamples draws up to n samples of d side by side, the first sample of
-// each class in turn, labelled with their class, in at most width columns.
-func imageSamples(st *Styles, d *core.Dataset, n, width int) string {
-	wid := d.SampleShape[1]
+// each class in turn, labelled with their class, in at most width columns
+// and height lines: images too tall for height are shrunk by the smallest
+// whole factor that makes them fit.
+func imageSamples(st *Styles, d *core.Dataset, n, width, height int) string {
+	f := 1
+	for f < d.SampleShape[0] && (d.SampleShape[0]+f-1)/f > 2*(height-1) {
+		f++
+	}
+	wid := (d.SampleShape[1] + f - 1) / f
 	n = min(n, (width+1)/(wid+1))
 	var picks []int
 	seen := map[int]bool{}
@@ -87,7 +99,7 @@ func imageSamples(st *Styles, d *core.Dataset, n, width int) string {
 		if y := d.Y[i]; y >= 0 {
 			label = d.Classes[y]
 		}
-		cols = append(cols, imageView(st, d.Sample(i), d.SampleShape)+"\n"+st.Muted.Render(padTo(label, wid)))
+		cols = append(cols, imageView(st, d.Sample(i), d.SampleShape, f)+"\n"+st.Muted.Render(padTo(label, wid)))
 		widths = append(widths, wid)
 	}
 	if len(cols) == 0 {

@@ -158,7 +158,7 @@ func (s *dataScreen) redraw() {
 	var preview string
 	switch {
 	case isImage(ds.SampleShape):
-		preview = imageSamples(st, ds, 8, w)
+		preview = imageSamples(st, ds, 8, w, max(1, prevH))
 	case ds.Features() >= 2:
 		note := "features 1 and 2"
 		if ds.Features() == 2 {
