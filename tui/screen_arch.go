@@ -709,8 +709,8 @@ func (s *archScreen) studyView() string {
 // once there is something to compare.
 func (s *archScreen) candTable() table {
 	t := table{selected: s.sel, cols: []column{{title: "#"}, {title: "spec"}, {title: "status"},
-		{title: "val acc", right: true}, {title: "test acc", right: true}, {title: "params", right: true},
-		{title: "MACs", right: true}, {title: "size", right: true}, {title: "latency", right: true}, {title: "front"}}}
+		{title: "val acc", right: true, drop: 1}, {title: "test acc", right: true}, {title: "params", right: true, drop: 2},
+		{title: "MACs", right: true, drop: 3}, {title: "size", right: true}, {title: "latency", right: true}, {title: "front"}}}
 	type metric struct {
 		get    func(*lab.Result) float64
 		higher bool

@@ -313,8 +313,8 @@ func (s *resultsScreen) runsTable() table {
 	one := s.oneDataset() != ""
 	t := table{selected: s.cursor, cols: []column{
 		{title: "run"}, {title: "dataset"}, {title: "model"}, {title: "made by"}, {title: "test acc", right: true},
-		{title: "size", right: true}, {title: "latency", right: true}, {title: "params", right: true},
-		{title: "MACs", right: true}, {title: "train time", right: true}}}
+		{title: "size", right: true}, {title: "latency", right: true}, {title: "params", right: true, drop: 3},
+		{title: "MACs", right: true, drop: 1}, {title: "train time", right: true, drop: 2}}}
 	// Best: highest accuracy, lowest everything else; marked only when
 	// there is something to compare.
 	type metric struct {

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/x/ansi"
@@ -13,10 +14,13 @@ type cell struct {
 	best bool
 }
 
-// column is a table column; numeric columns are right-aligned.
+// column is a table column; numeric columns are right-aligned. A table too
+// wide for its space leaves out optional columns, the highest drop first,
+// rather than cutting the last ones in half.
 type column struct {
 	title string
 	right bool
+	drop  int // 0: always shown
 }
 
 // table is a plain table widget: a header, rows, an optional selected row
@@ -29,24 +33,14 @@ type table struct {
 }
 
 // View draws at most height lines (header included) of at most width
-// columns; columns that do not fit are cut from the right.
+// columns; when optional columns are left out and it is still too wide, it
+// is cut from the right.
 func (t table) View(st *Styles, width, height int) string {
 	if height <= 0 || width <= 0 {
 		return ""
 	}
-	widths := make([]int, len(t.cols))
-	for i, c := range t.cols {
-		widths[i] = ansi.StringWidth(c.title)
-		for _, r := range t.rows {
-			if i < len(r) {
-				w := ansi.StringWidth(r[i].text)
-				if r[i].best || c.right {
-					w++ // the "*" of a best value, or the space that aligns with it
-				}
-				widths[i] = max(widths[i], w)
-			}
-		}
-	}
+	t = t.fitted(width)
+	widths := t.widths()
 	align := func(s string, i int) string {
 		pad := strings.Repeat(" ", max(0, widths[i]-ansi.StringWidth(s)))
 		if t.cols[i].right {
@@ -94,4 +88,52 @@ func (t table) View(st *Styles, width, height int) string {
 		lines = append(lines, fit(line, width, 1))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// widths are the columns' widths: the widest of the title and the cells.
+func (t table) widths() []int {
+	widths := make([]int, len(t.cols))
+	for i, c := range t.cols {
+		widths[i] = ansi.StringWidth(c.title)
+		for _, r := range t.rows {
+			if i < len(r) {
+				w := ansi.StringWidth(r[i].text)
+				if r[i].best || c.right {
+					w++ // the "*" of a best value, or the space that aligns with it
+				}
+				widths[i] = max(widths[i], w)
+			}
+		}
+	}
+	return widths
+}
+
+// fitted returns t without the optional columns it has to leave out to be
+// at most width columns wide.
+func (t table) fitted(width int) table {
+	for {
+		widths := t.widths()
+		total := 2 + 2*(len(widths)-1)
+		for _, w := range widths {
+			total += w
+		}
+		out := -1
+		for i, c := range t.cols {
+			if c.drop > 0 && (out < 0 || c.drop > t.cols[out].drop) {
+				out = i
+			}
+		}
+		if total <= width || out < 0 {
+			return t
+		}
+		cols := slices.Delete(slices.Clone(t.cols), out, out+1)
+		rows := make([][]cell, len(t.rows))
+		for i, r := range t.rows {
+			rows[i] = r
+			if out < len(r) {
+				rows[i] = slices.Delete(slices.Clone(r), out, out+1)
+			}
+		}
+		t.cols, t.rows = cols, rows
+	}
 }
