@@ -55,10 +55,13 @@ type Splits struct {
 }
 
 // dataCache remembers the splits of each DataSpec, so that several runs on
-// the same data load it once. It keeps them for the Lab's lifetime.
+// the same data load it once. Past its budget of bytes it forgets the least
+// recently used loads; runs holding their splits keep them.
 type dataCache struct {
-	mu sync.Mutex
-	m  map[DataSpec]*dataEntry
+	mu     sync.Mutex
+	m      map[DataSpec]*dataEntry
+	budget int64
+	clock  uint64 // counts uses, for recency
 }
 
 // dataEntry is one cached load; ready is closed once splits or err is set.
@@ -66,10 +69,12 @@ type dataEntry struct {
 	ready  chan struct{}
 	splits Splits
 	err    error
+	bytes  int64  // of the splits' samples and labels, once loaded
+	used   uint64 // the cache's clock at the last use
 }
 
-func newDataCache() dataCache {
-	return dataCache{m: make(map[DataSpec]*dataEntry)}
+func newDataCache(budget int64) dataCache {
+	return dataCache{m: make(map[DataSpec]*dataEntry), budget: budget}
 }
 
 // labKey is the context key under which Start makes the Lab reachable from
@@ -99,6 +104,8 @@ func (l *Lab) Data(ctx context.Context, spec DataSpec) (Splits, error) {
 		e = &dataEntry{ready: make(chan struct{})}
 		c.m[spec] = e
 	}
+	c.clock++
+	e.used = c.clock
 	c.mu.Unlock()
 	if !ok {
 		c.fill(spec, e)
@@ -120,14 +127,49 @@ var errLoadPanicked = errors.New("internal error: loading the data failed")
 func (c *dataCache) fill(spec DataSpec, e *dataEntry) {
 	e.err = errLoadPanicked // replaced below unless the loader panics
 	defer func() {
+		c.mu.Lock()
 		if e.err != nil {
-			c.mu.Lock()
 			delete(c.m, spec)
-			c.mu.Unlock()
+		} else {
+			e.bytes = splitsBytes(e.splits)
+			c.evict(e)
 		}
+		c.mu.Unlock()
 		close(e.ready)
 	}()
 	e.splits, e.err = readSplits(spec)
+}
+
+// evict forgets the least recently used loads other than keep while the
+// loaded ones hold more than the budget. Loads in progress count nothing
+// yet and stay.
+func (c *dataCache) evict(keep *dataEntry) {
+	for {
+		var total int64
+		var oldest DataSpec
+		var victim *dataEntry
+		for spec, e := range c.m {
+			total += e.bytes
+			if e != keep && e.bytes > 0 && (victim == nil || e.used < victim.used) {
+				oldest, victim = spec, e
+			}
+		}
+		if total <= c.budget || victim == nil {
+			return
+		}
+		delete(c.m, oldest)
+	}
+}
+
+// splitsBytes is the memory the samples and labels of s take.
+func splitsBytes(s Splits) int64 {
+	var n int64
+	for _, d := range []*core.Dataset{s.Train, s.Val, s.Test} {
+		if d != nil {
+			n += 4*int64(len(d.X)) + 8*int64(len(d.Y))
+		}
+	}
+	return n
 }
 
 // readSplits loads spec and splits it; spec has its defaults filled in.

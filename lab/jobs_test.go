@@ -193,3 +193,28 @@ func TestDataIsCachedPerLab(t *testing.T) {
 		t.Error("an unknown dataset loaded")
 	}
 }
+
+// TestDataCacheLetsGoOfTheLeastRecentlyUsed: moons at 1000 samples takes
+// 1000·(2·4 + 8) = 16000 bytes; a budget of two keeps the two last used.
+func TestDataCacheLetsGoOfTheLeastRecentlyUsed(t *testing.T) {
+	l := lab.New(lab.Options{DataBytes: 32_000})
+	defer l.Shutdown(time.Second)
+	load := func(seed uint64) lab.Splits {
+		s, err := l.Data(t.Context(), lab.DataSpec{Name: "moons", Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	one, two := load(1), load(2)
+	if load(1).Train != one.Train { // 1 is now the most recently used
+		t.Fatal("a load within the budget was not kept")
+	}
+	load(3) // over budget: 2 goes
+	if load(1).Train != one.Train {
+		t.Error("the most recently used load was let go")
+	}
+	if load(2).Train == two.Train {
+		t.Error("the least recently used load was kept past the budget")
+	}
+}

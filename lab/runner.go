@@ -25,12 +25,16 @@ type Options struct {
 	// Slots, when set, is a source of slots shared with other Labs: each
 	// run also holds one of them while its job runs (see Slots).
 	Slots Slots
+	// DataBytes bounds the loaded datasets the Lab keeps for later runs
+	// (Data); beyond it the least recently used are let go. Default 1 GiB.
+	DataBytes int64
 }
 
 // Default option values.
 const (
 	DefaultProgressEvery = 50 * time.Millisecond
 	DefaultBuffer        = 256
+	DefaultDataBytes     = 1 << 30
 )
 
 // errRunEnded is what a Recorder returns when it is called after its job has
@@ -80,6 +84,9 @@ func New(opt Options) *Lab {
 	if opt.Buffer <= 0 {
 		opt.Buffer = DefaultBuffer
 	}
+	if opt.DataBytes <= 0 {
+		opt.DataBytes = DefaultDataBytes
+	}
 	return &Lab{
 		every:    opt.ProgressEvery,
 		workers:  opt.Workers,
@@ -89,7 +96,7 @@ func New(opt Options) *Lab {
 		closed:   make(chan struct{}),
 		active:   make(map[RunID]context.CancelFunc),
 		registry: newRegistry(),
-		data:     newDataCache(),
+		data:     newDataCache(opt.DataBytes),
 	}
 }
 
