@@ -55,25 +55,32 @@ func (q *qatDense) Forward(x *Tensor, train bool) *Tensor {
 		c, in := g.codeIn(v)
 		q.xq.Data[i], q.xin[i] = g.value(c), in
 	}
-	w := q.Weight.W.Data
-	grids := q.rule.grids(w, q.Out, q.In)
 	q.wq = ensure(q.wq, q.Out, q.In)
-	q.win = slices.Grow(q.win[:0], len(w))[:len(w)]
-	for j := range q.Out {
-		wg := grids[0]
-		if len(grids) > 1 {
-			wg = grids[j]
-		}
-		for k := j * q.In; k < (j+1)*q.In; k++ {
-			c, in := wg.codeIn(w[k])
-			q.wq.Data[k], q.win[k] = wg.value(c), in
-		}
-	}
+	q.win = fakeQuantize(q.wq.Data, q.win, q.Weight.W.Data, q.Out, q.In, q.rule)
 	n := x.Rows()
 	q.y = ensure(q.y, n, q.Out)
 	fillRows(q.y.Data, q.Bias.W.Data)
 	gemm(false, true, n, q.Out, q.In, 1, q.xq.Data, q.In, q.wq.Data, q.In, 1, q.y.Data, q.Out)
 	return q.y
+}
+
+// fakeQuantize writes the rows×cols weights w, fake-quantized on the grids
+// rule derives from them, into wq, and returns in (reusing its memory)
+// marking the weights inside their grid's range.
+func fakeQuantize(wq []float32, in []bool, w []float32, rows, cols int, rule rangeRule) []bool {
+	grids := rule.grids(w, rows, cols)
+	in = slices.Grow(in[:0], len(w))[:len(w)]
+	for j := range rows {
+		g := grids[0]
+		if len(grids) > 1 {
+			g = grids[j]
+		}
+		for k := j * cols; k < (j+1)*cols; k++ {
+			c, ok := g.codeIn(w[k])
+			wq[k], in[k] = g.value(c), ok
+		}
+	}
+	return in
 }
 
 // Backward accumulates dW = (dyᵀ·xq) where W is inside its clipping range,
@@ -108,13 +115,15 @@ func (q *qatDense) toQDense() *QDense {
 }
 
 // QAT fine-tunes a quantization-aware copy of m on train (validating on val,
-// which may be nil) with tcfg, then converts it to the same integer model
-// Quantize builds in mode ptq: QDense layers whose grids are the ones
-// training simulated. m is not modified. Input ranges and weight clipping
-// start from a calibration on cfg.Calib training samples, as in Quantize;
-// tcfg should usually have a small learning rate and few epochs, since the
-// model is already trained. Every Stats passed to rec carries Bits and the
-// phase "qat".
+// which may be nil) with tcfg, then converts it to the model Quantize builds
+// in mode ptq: BatchNorms folded, dense layers as QDense and convolutions
+// (depthwise included) as weight-only WConv, on the grids training
+// simulated. Dense layers train with fake-quantized weights and inputs,
+// convolutions with fake-quantized weights. m is not modified. Input ranges
+// and weight clipping start from a calibration on cfg.Calib training
+// samples, as in Quantize; tcfg should usually have a small learning rate
+// and few epochs, since the model is already trained. Every Stats passed to
+// rec carries Bits and the phase "qat".
 //
 // The report compares the integer model with the fine-tuned float weights
 // (the quantization noise of the result); the TrainReport is the fine-tuning's.
@@ -132,12 +141,22 @@ func QAT(ctx context.Context, m *Model, train, val *Dataset, cfg QuantConfig, tc
 	if err := checkQuantizable(m, train); err != nil {
 		return nil, QuantReport{}, TrainReport{}, err
 	}
-	qm := m.Clone()
+	// BatchNorm is folded first, with its running statistics, and the folded
+	// layers are fine-tuned; Jacob et al. (2018, §3.2) instead fold it with
+	// each batch's statistics during training. Folding first trains exactly
+	// the weights that will be stored, where theirs trains on batch-statistic
+	// folds and deploys a running-statistic one (the gap they close by
+	// freezing the statistics late in training). It costs BatchNorm's
+	// conditioning, which a short, gentle fine-tuning of a trained model does
+	// not need. Models the lab trains are saved folded anyway.
+	qm := FoldBatchNorm(m)
 	x := calibBatch(qm, train, cfg)
 	inputs := denseInputs(qm, x)
 	for i, l := range qm.Layers {
 		if d, ok := l.(*Dense); ok {
 			qm.Layers[i] = newqatDense(d, cfg, inputs[i])
+		} else if c, ok := newqatConv(l, cfg); ok {
+			qm.Layers[i] = c
 		}
 	}
 	user := tcfg.Stats
@@ -153,8 +172,11 @@ func QAT(ctx context.Context, m *Model, train, val *Dataset, cfg QuantConfig, tc
 	}
 	float, q := qm.Clone(), qm.Clone()
 	for i, l := range qm.Layers {
-		if qd, ok := l.(*qatDense); ok {
-			q.Layers[i] = qd.toQDense()
+		switch ql := l.(type) {
+		case *qatDense:
+			q.Layers[i] = ql.toQDense()
+		case *qatConv:
+			q.Layers[i] = ql.toWConv()
 		}
 	}
 	return q, quantReport(cfg, float, q, x, denseInputs(float, x)), trep, nil

@@ -12,7 +12,8 @@ import (
 // packed below 8 bits in a model file, and dequantized once, when built or
 // loaded, into a float layer that computes the convolution. Like WDense, it
 // shrinks the file, not the arithmetic: there is no integer convolution
-// kernel, so Quantize uses this form for convolutions in every mode.
+// kernel, so Quantize uses this form for convolutions in every mode, and
+// QAT converts its fine-tuned convolutions to it.
 type WConv struct {
 	Bits int
 
@@ -29,13 +30,18 @@ func quantizeConv(l Layer, cfg QuantConfig) (*WConv, bool) {
 		return nil, false
 	}
 	p := l.Params()[0]
-	rows, cols := p.W.Shape[0], p.W.Shape[1]
-	q := &WConv{Bits: cfg.Bits, conv: mustLayer(l.Spec()), w: cfg.quantizeMatrix(p.W.Data, rows, cols)}
+	return newWConv(l, cfg.quantizeMatrix(p.W.Data, p.W.Shape[0], p.W.Shape[1])), true
+}
+
+// newWConv returns the weight-only form of convolution l, given l's
+// quantized weights w; l's bias, if any, is copied.
+func newWConv(l Layer, w qweights) *WConv {
+	q := &WConv{Bits: w.bits, conv: mustLayer(l.Spec()), w: w}
 	if ps := l.Params(); len(ps) > 1 {
 		copy(q.conv.Params()[1].W.Data, ps[1].W.Data)
 	}
 	q.load()
-	return q, true
+	return q
 }
 
 // newWConvLayer builds an empty wconv or wdwconv layer from its spec, to be

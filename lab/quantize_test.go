@@ -168,3 +168,40 @@ func TestQuantLayersJSON(t *testing.T) {
 		t.Fatalf("a train record has layers: %s", raw)
 	}
 }
+
+// TestQuantizeQATConvNet checks that QAT of a saved conv net quantizes the
+// convolutions as PTQ does: the same layer rows, and about the same file.
+func TestQuantizeQATConvNet(t *testing.T) {
+	l := lab.New(lab.Options{Workers: 1})
+	defer l.Shutdown(time.Second)
+	base := filepath.Join(t.TempDir(), "cnn.safetensors")
+	train := lab.TrainSpec{Data: lab.DataSpec{Name: "digits", Samples: 600, Seed: 1}, Model: "cnn:4,8", Epochs: 2, Seed: 1, Out: base}
+	if evs := runOne(t, l, lab.TaskTrain, train, train.Job()); evs[len(evs)-1].Result == nil {
+		t.Fatalf("training failed: %v", evs[len(evs)-1].Err)
+	}
+	results := map[string]*lab.Result{}
+	for _, mode := range []string{"ptq", "qat"} {
+		spec := lab.QuantizeSpec{ModelFile: base, Mode: mode, Bits: 4, Calib: 200}
+		if mode == "qat" {
+			spec.Epochs = 1
+		}
+		evs := runOne(t, l, lab.TaskQuantize, spec, spec.Job())
+		if results[mode] = evs[len(evs)-1].Result; results[mode] == nil {
+			t.Fatalf("%s failed: %v", mode, evs[len(evs)-1].Err)
+		}
+	}
+	names := func(r *lab.Result) (s []string) {
+		for _, ql := range r.QuantLayers {
+			s = append(s, ql.Name)
+		}
+		return s
+	}
+	p, q := results["ptq"], results["qat"]
+	if want := []string{"0:wconv", "3:wconv", "7:qdense"}; !slices.Equal(names(p), want) || !slices.Equal(names(q), want) {
+		t.Fatalf("quantized layers: ptq %v, qat %v, want %v", names(p), names(q), want)
+	}
+	// Only the metadata (accuracy, epochs) may differ.
+	if d := q.SizeBytes - p.SizeBytes; d < -64 || d > 64 {
+		t.Errorf("QAT file %d bytes, PTQ %d", q.SizeBytes, p.SizeBytes)
+	}
+}
