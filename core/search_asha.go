@@ -63,10 +63,11 @@ const (
 // early-stopping rate 0. Rung k trains rungs[k] epochs. A trial that reaches
 // rung k is promoted to rung k+1 when it is among the top
 // floor(n_k/eta) of the n_k trials that have reached rung k so far and has
-// not been promoted from k before. The check happens when the trial arrives
-// (it then goes on training: Promote) and, for paused trials, whenever a
-// worker asks Next, from the highest rung down; only when nothing is
-// promotable does Next start a new configuration. With several objectives
+// not been promoted from k before. Whenever a worker is free (a trial
+// reached a rung, or Next is asked) the promotable trial of the highest
+// rung goes on, the best first; a trial reaching a rung goes on in the same
+// run (Promote) only when it is that trial. Only when nothing is promotable
+// does Next start a new configuration. With several objectives
 // the top of a rung is chosen as topOf says (MO-ASHA).
 type asha struct {
 	sample     func() Point
@@ -91,21 +92,26 @@ func newASHA(c SearchConfig, sample func() Point) *asha {
 		byID: map[int]*ashaTrial{}, reached: make([][]rungEntry, len(r))}
 }
 
-// promotable reports whether trial id, which has reached rung k, is in the
-// rung's top 1/eta.
-func (a *asha) promotable(k, id int) bool {
-	return slices.ContainsFunc(topOf(a.reached[k], len(a.reached[k])/a.eta), func(e rungEntry) bool { return e.id == id })
+// promotion returns the paused trial to promote next and the rung it is
+// in: the first of the top 1/eta of the highest rung that has one not
+// promoted yet (get_job of Algorithm 2).
+func (a *asha) promotion() (id, k int, ok bool) {
+	for k := len(a.rungs) - 2; k >= 0; k-- {
+		for _, e := range topOf(a.reached[k], len(a.reached[k])/a.eta) {
+			if t := a.byID[e.id]; t.state == paused && t.next == k {
+				return e.id, k, true
+			}
+		}
+	}
+	return 0, 0, false
 }
 
 func (a *asha) Next() (Trial, bool) {
 	top := len(a.rungs) - 1
-	for k := top - 1; k >= 0; k-- {
-		for _, e := range topOf(a.reached[k], len(a.reached[k])/a.eta) {
-			if t := a.byID[e.id]; t.state == paused && t.next == k {
-				t.state, t.next = running, k+1
-				return Trial{ID: e.id, Point: t.point, From: a.rungs[k], MaxEpochs: a.rungs[top]}, true
-			}
-		}
+	if id, k, ok := a.promotion(); ok {
+		t := a.byID[id]
+		t.state, t.next = running, k+1
+		return Trial{ID: id, Point: t.point, From: a.rungs[k], MaxEpochs: a.rungs[top]}, true
 	}
 	if a.created >= a.trials {
 		return Trial{}, false
@@ -127,15 +133,19 @@ func (a *asha) Report(id, epoch int, values ...float64) Decision {
 		return Continue
 	}
 	a.reached[k] = append(a.reached[k], rungEntry{id, v})
-	switch {
-	case k == len(a.rungs)-1:
+	if k == len(a.rungs)-1 {
 		t.state = ended
 		return Stop
-	case a.promotable(k, id):
-		t.next = k + 1
+	}
+	// The trial's worker is free: it goes on only if it is what get_job
+	// would hand that worker. A promotable trial of a higher rung, or a
+	// better one of its own, goes first; this one waits, paused, and may
+	// drop out of its rung's top as more trials arrive.
+	t.state = paused
+	if next, _, ok := a.promotion(); ok && next == id {
+		t.state, t.next = running, k+1
 		return Promote
 	}
-	t.state = paused
 	return Pause
 }
 
