@@ -107,8 +107,8 @@ type SearchConfig struct {
 	MedianGrace int  `json:"median_grace,omitempty"` // default 1
 	MedianMin   int  `json:"median_min,omitempty"`   // default 3
 
-	Startup    int     `json:"startup,omitempty"`    // tpe: random trials before the model is used; default 10
-	Gamma      float64 `json:"gamma,omitempty"`      // tpe: the fraction of finished trials counted as good; default 0.25
+	Startup    int     `json:"startup,omitempty"`    // tpe: trials to finish, sampled at random, before the model is used; default 10 (Optuna's)
+	Gamma      float64 `json:"gamma,omitempty"`      // tpe: the fraction of finished trials counted as good, at most 25 of them; default 0.15 (BOHB's)
 	Candidates int     `json:"candidates,omitempty"` // tpe: samples drawn from l(x) per suggestion; default 24
 
 	// Objectives is how many values each Report carries (default 1): the
@@ -149,7 +149,7 @@ func (c SearchConfig) Resolve(space Space) (SearchConfig, error) {
 		c.Startup = 10
 	}
 	if c.Gamma == 0 {
-		c.Gamma = 0.25
+		c.Gamma = 0.15
 	}
 	if c.Candidates == 0 {
 		c.Candidates = 24
@@ -214,9 +214,9 @@ func NewStrategy(space Space, c SearchConfig) (Strategy, error) {
 	switch c.Strategy {
 	case "grid":
 		grid := space.Grid()
-		s = newFIFO(space, c, func([]observation) Point { p := grid[0]; grid = grid[1:]; return p })
+		s = newFIFO(space, c, func([]observation, []Point) Point { p := grid[0]; grid = grid[1:]; return p })
 	case "random":
-		s = newFIFO(space, c, func([]observation) Point { return random() })
+		s = newFIFO(space, c, func([]observation, []Point) Point { return random() })
 	case "tpe":
 		t := &tpe{space: space, r: r, startup: c.Startup, gamma: c.Gamma, candidates: c.Candidates}
 		s = newFIFO(space, c, t.sample)
@@ -288,7 +288,9 @@ type fifo struct {
 	maxEpochs  int
 	objectives int
 	epochsDim  int // index of EpochsDim in the space, or -1
-	sample     func(done []observation) Point
+	// sample chooses the next point from the finished trials and the points
+	// of the trials still running.
+	sample func(done []observation, running []Point) Point
 
 	created int
 	byID    map[int]*fifoTrial
@@ -302,7 +304,7 @@ type fifoTrial struct {
 	ended  bool
 }
 
-func newFIFO(space Space, c SearchConfig, sample func([]observation) Point) *fifo {
+func newFIFO(space Space, c SearchConfig, sample func([]observation, []Point) Point) *fifo {
 	return &fifo{space: space, trials: c.Trials, maxEpochs: c.MaxEpochs, objectives: c.Objectives,
 		epochsDim: space.Index(EpochsDim), sample: sample, byID: map[int]*fifoTrial{}}
 }
@@ -311,7 +313,13 @@ func (f *fifo) Next() (Trial, bool) {
 	if f.created >= f.trials {
 		return Trial{}, false
 	}
-	p := f.sample(f.done)
+	var running []Point
+	for id := 1; id <= f.created; id++ { // by ID, not in map order, for determinism
+		if t := f.byID[id]; !t.ended {
+			running = append(running, t.point)
+		}
+	}
+	p := f.sample(f.done, running)
 	f.created++
 	budget := f.maxEpochs
 	if f.epochsDim >= 0 {

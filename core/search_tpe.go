@@ -3,34 +3,44 @@ package core
 import (
 	"math"
 	"math/rand/v2"
-	"slices"
 )
 
-// tpe is the tree-structured Parzen estimator (Bergstra et al. 2011,
-// "Algorithms for Hyper-Parameter Optimization", §4). Until startup trials
-// have finished it samples at random. Then it splits the finished trials at
-// the gamma quantile of their values into good (the best ceil(gamma·n)) and
-// bad, fits per parameter a density l(x) to the good values and g(x) to the
-// bad, draws candidates points from l and returns the one with the largest
-// l(x)/g(x) (the product over parameters, as the densities factorize),
-// which maximizes expected improvement under the model.
+// tpe is the multivariate tree-structured Parzen estimator (Bergstra et al.
+// 2011, "Algorithms for Hyper-Parameter Optimization", §4, with the joint
+// kernel density of Falkner et al. 2018, "BOHB: Robust and Efficient
+// Hyperparameter Optimization at Scale", built as Optuna's TPESampler does
+// with multivariate and constant_liar set). Until startup trials have
+// finished it samples at random. Then it splits the n finished trials into
+// good (the best min(⌈gamma·n⌉, 25)) and bad, fits a density l(x) to the
+// good points and g(x) to the bad ones and the running trials' points,
+// draws SearchConfig.Candidates points from l and returns the one with the largest
+// l(x)/g(x), which maximizes expected improvement under the model.
 //
-// The densities follow hyperopt's adaptive Parzen estimator: for a numeric
-// parameter, on its internal scale (log for log scales), a Gaussian at each
-// observation with a width equal to the larger gap to its neighbours
-// (clipped to [range/min(100, n+1), range]), plus a prior Gaussian at the
-// middle of the range with the range as width, all of equal weight and
-// truncated to the range. For a categorical parameter, the observed
-// frequencies plus a prior weight of one spread evenly over the choices.
+// Each density is an equally weighted mixture of one component per point
+// and a prior component. A component is a product of one kernel per
+// parameter, so a draw keeps the combination of values that made a point
+// good (the learning rate that suits its optimizer and batch size), where
+// the univariate TPE of the original paper, one mixture per parameter,
+// pairs values from different good points. A numeric parameter (on its log
+// scale if it has one) gets a Gaussian truncated to its range, of width
+// 0.2·n^(-1/(d+4)) of the range for n points in d dimensions (Scott's rule
+// at a fixed scale), at least range/min(100, n+2); the prior is a Gaussian
+// at the middle as wide as the range. A categorical parameter gets weight
+// 1 + 1/(n+1) on the point's choice and 1/(n+1) on every choice, normalized,
+// which sharpens as points accrue; the prior is uniform.
+//
+// A running trial counts as a bad point (the constant liar of Ginsbourger
+// et al. 2010, "Kriging Is Well-Suited to Parallelize Optimization", lying
+// with the worst value): g(x) grows around it, so parallel workers spread
+// out instead of proposing near-duplicates of a point being trained.
 //
 // With several objectives it is MOTPE (Ozaki et al. 2020, "Multiobjective
 // Tree-Structured Parzen Estimator for Computationally Expensive
-// Optimization Problems"): the good trials are the first ceil(gamma·n) in
-// the order of paretoOrder, that is whole non-dominated fronts in turn,
-// the last one cut by crowding distance (where MOTPE uses hypervolume
-// contributions), so that l(x) models the region near the Pareto front.
-// With one objective that order is by value, ties to the trial that
-// finished first.
+// Optimization Problems"): the good trials are the first ones in the order
+// of paretoOrder, that is whole non-dominated fronts in turn, the last one
+// cut by crowding distance (where MOTPE uses hypervolume contributions), so
+// that l(x) models the region near the Pareto front. With one objective
+// that order is by value, ties to the trial that finished first.
 type tpe struct {
 	space      Space
 	r          *rand.Rand
@@ -39,152 +49,188 @@ type tpe struct {
 	candidates int
 }
 
-func (t *tpe) sample(done []observation) Point {
+// maxGood caps the good set, as Optuna and hyperopt do, so that l(x) stays
+// on the very best points of a long study.
+const maxGood = 25
+
+func (t *tpe) sample(done []observation, running []Point) Point {
 	if len(done) < t.startup || len(done) < 2 {
 		return t.space.Sample(t.r)
 	}
-	points := make([][]float64, len(done))
+	values := make([][]float64, len(done))
 	for i, o := range done {
-		points[i] = o.values
+		values[i] = o.values
 	}
-	sorted := make([]observation, len(done))
-	for i, j := range paretoOrder(points) {
-		sorted[i] = done[j]
+	order := paretoOrder(values)
+	nGood := int(math.Ceil(t.gamma * float64(len(done))))
+	nGood = min(max(nGood, 1), maxGood, len(done)-1)
+	good := make([]Point, nGood)
+	bad := make([]Point, 0, len(done)-nGood+len(running))
+	for i, j := range order {
+		if i < nGood {
+			good[i] = done[j].point
+		} else {
+			bad = append(bad, done[j].point)
+		}
 	}
-	nGood := int(math.Ceil(t.gamma * float64(len(sorted))))
-	nGood = min(max(nGood, 1), len(sorted)-1)
-	good, bad := sorted[:nGood], sorted[nGood:]
+	bad = append(bad, running...)
+	l, g := newKDE(t.space, good), newKDE(t.space, bad)
 
-	type model struct{ l, g density }
-	models := make([]model, len(t.space))
-	for i, d := range t.space {
-		models[i] = model{fitDensity(d, i, good), fitDensity(d, i, bad)}
-	}
-	var best Point
+	var best []float64
 	bestScore := math.Inf(-1)
 	for range t.candidates {
-		p := make(Point, len(t.space))
-		var score float64
-		for i, d := range t.space {
-			x := models[i].l.draw(t.r)
-			score += models[i].l.logPDF(x) - models[i].g.logPDF(x)
-			if d.Kind == Categorical {
-				p[i] = x
-			} else {
-				p[i] = d.fromInternal(x)
-			}
-		}
-		if score > bestScore {
-			best, bestScore = p, score
+		x := l.draw(t.r)
+		if s := l.logPDF(x) - g.logPDF(x); s > bestScore || best == nil {
+			best, bestScore = x, s
 		}
 	}
-	return best
-}
-
-// density is one parameter's Parzen estimator, on the parameter's internal
-// scale (categorical: over choice indices).
-type density interface {
-	draw(r *rand.Rand) float64
-	logPDF(x float64) float64
-}
-
-func fitDensity(d Dim, i int, obs []observation) density {
-	if d.Kind == Categorical {
-		k := len(d.Values)
-		p := make([]float64, k)
-		for j := range p {
-			p[j] = 1 / float64(k) / float64(len(obs)+1)
+	p := make(Point, len(t.space))
+	for i, d := range t.space {
+		p[i] = best[i]
+		if d.Kind != Categorical {
+			p[i] = d.fromInternal(best[i])
 		}
-		for _, o := range obs {
-			p[int(o.point[i])] += 1 / float64(len(obs)+1)
-		}
-		return categoricalDensity(p)
-	}
-	lo, hi := d.bounds()
-	xs := make([]float64, len(obs))
-	for j, o := range obs {
-		xs[j] = d.toInternal(o.point[i])
-	}
-	return newParzen(xs, lo, hi)
-}
-
-type categoricalDensity []float64
-
-func (c categoricalDensity) draw(r *rand.Rand) float64 {
-	u := r.Float64()
-	for j, p := range c {
-		if u -= p; u < 0 {
-			return float64(j)
-		}
-	}
-	return float64(len(c) - 1)
-}
-
-func (c categoricalDensity) logPDF(x float64) float64 { return math.Log(c[int(x)]) }
-
-// parzen is an equally weighted mixture of Gaussians truncated to [lo, hi].
-type parzen struct {
-	lo, hi    float64
-	mu, sigma []float64
-	logZ      []float64 // log of each component's mass inside [lo, hi]
-}
-
-func newParzen(xs []float64, lo, hi float64) parzen {
-	p := parzen{lo: lo, hi: hi}
-	if hi <= lo { // a fixed value: nothing to model
-		return p
-	}
-	span := hi - lo
-	mus := slices.Clone(xs)
-	slices.Sort(mus)
-	minSigma := span / math.Min(100, float64(len(mus)+1))
-	for j, m := range mus {
-		left, right := lo, hi
-		if j > 0 {
-			left = mus[j-1]
-		}
-		if j < len(mus)-1 {
-			right = mus[j+1]
-		}
-		p.mu = append(p.mu, m)
-		p.sigma = append(p.sigma, min(max(m-left, right-m, minSigma), span))
-	}
-	p.mu = append(p.mu, lo+span/2) // the prior
-	p.sigma = append(p.sigma, span)
-	for j := range p.mu {
-		p.logZ = append(p.logZ, math.Log(normalCDF((hi-p.mu[j])/p.sigma[j])-normalCDF((lo-p.mu[j])/p.sigma[j])))
 	}
 	return p
 }
 
-func (p parzen) draw(r *rand.Rand) float64 {
-	if len(p.mu) == 0 {
-		return p.lo
+// kde is a Parzen estimator over a whole space: an equally weighted mixture
+// of one product kernel per point and a prior. Its coordinates are internal
+// (Dim.toInternal; choice indices for categorical parameters).
+type kde struct {
+	centres [][]float64 // per component, one per dimension; the last is the prior
+	axes    []kdeAxis
+}
+
+// kdeAxis is one dimension's kernels.
+type kdeAxis struct {
+	categorical bool
+	// Numeric: the range and every component's width and log of its mass
+	// inside the range (for the truncation).
+	lo, hi          float64
+	sigma, logZ     []float64
+	choices         int     // categorical: how many
+	logHit, logMiss float64 // categorical: log probability of a point's own choice and of each other one
+}
+
+func newKDE(space Space, points []Point) kde {
+	n := len(points)
+	k := kde{centres: make([][]float64, n+1), axes: make([]kdeAxis, len(space))}
+	for c := range k.centres {
+		k.centres[c] = make([]float64, len(space))
 	}
-	j := r.IntN(len(p.mu))
+	for i, d := range space {
+		a := &k.axes[i]
+		if d.Kind == Categorical {
+			a.categorical, a.choices = true, len(d.Values)
+			for c, p := range points {
+				k.centres[c][i] = p[i]
+			}
+			w := 1 / float64(n+1) // the prior weight, 1, spread over the n+1 kernels
+			total := 1 + float64(a.choices)*w
+			a.logHit, a.logMiss = math.Log((1+w)/total), math.Log(w/total)
+			continue
+		}
+		a.lo, a.hi = d.bounds()
+		span := a.hi - a.lo
+		for c, p := range points {
+			k.centres[c][i] = d.toInternal(p[i])
+		}
+		k.centres[n][i] = a.lo + span/2
+		sigma := 0.2 * math.Pow(float64(max(n, 1)), -1/float64(len(space)+4)) * span
+		sigma = min(max(sigma, span/math.Min(100, float64(n+2))), span)
+		a.sigma, a.logZ = make([]float64, n+1), make([]float64, n+1)
+		for c := range n + 1 {
+			a.sigma[c] = sigma
+			if c == n {
+				a.sigma[c] = span
+			}
+			if span > 0 {
+				mu, s := k.centres[c][i], a.sigma[c]
+				a.logZ[c] = math.Log(normalCDF((a.hi-mu)/s) - normalCDF((a.lo-mu)/s))
+			}
+		}
+	}
+	return k
+}
+
+// draw picks a component and samples every coordinate from it.
+func (k kde) draw(r *rand.Rand) []float64 {
+	c := r.IntN(len(k.centres))
+	prior := c == len(k.centres)-1
+	x := make([]float64, len(k.axes))
+	for i, a := range k.axes {
+		mu := k.centres[c][i]
+		switch {
+		case a.categorical && (prior || a.choices == 1):
+			x[i] = float64(r.IntN(a.choices))
+		case a.categorical:
+			x[i] = mu
+			if r.Float64() >= math.Exp(a.logHit) { // another choice, each equally likely
+				j := r.IntN(a.choices - 1)
+				if j >= int(mu) {
+					j++
+				}
+				x[i] = float64(j)
+			}
+		case a.hi <= a.lo: // a fixed value
+			x[i] = a.lo
+		default:
+			x[i] = truncNormal(r, mu, a.sigma[c], a.lo, a.hi)
+		}
+	}
+	return x
+}
+
+// truncNormal samples a Gaussian truncated to [lo, hi) by rejection, which
+// takes a few tries at most: mu lies in the range and sigma is at most its
+// width, so a draw lands inside with probability above 1/3.
+func truncNormal(r *rand.Rand, mu, sigma, lo, hi float64) float64 {
 	for range 100 {
-		if x := p.mu[j] + p.sigma[j]*r.NormFloat64(); x >= p.lo && x < p.hi {
+		if x := mu + sigma*r.NormFloat64(); x >= lo && x < hi {
 			return x
 		}
 	}
-	return min(max(p.mu[j], p.lo), math.Nextafter(p.hi, p.lo))
+	return min(max(mu, lo), math.Nextafter(hi, lo))
 }
 
-func (p parzen) logPDF(x float64) float64 {
-	if len(p.mu) == 0 {
-		return 0
+// logPDF returns the log density at x (internal coordinates).
+func (k kde) logPDF(x []float64) float64 {
+	terms := make([]float64, len(k.centres))
+	for c, mu := range k.centres {
+		prior := c == len(k.centres)-1
+		var s float64
+		for i, a := range k.axes {
+			switch {
+			case a.categorical && prior:
+				s -= math.Log(float64(a.choices))
+			case a.categorical && x[i] == mu[i]:
+				s += a.logHit
+			case a.categorical:
+				s += a.logMiss
+			case a.hi > a.lo:
+				z := (x[i] - mu[i]) / a.sigma[c]
+				s += -0.5*z*z - math.Log(a.sigma[c]*math.Sqrt(2*math.Pi)) - a.logZ[c]
+			}
+		}
+		terms[c] = s
 	}
-	terms := make([]float64, len(p.mu))
-	for j := range p.mu {
-		z := (x - p.mu[j]) / p.sigma[j]
-		terms[j] = -0.5*z*z - math.Log(p.sigma[j]*math.Sqrt(2*math.Pi)) - p.logZ[j]
+	return logSumExp(terms) - math.Log(float64(len(terms)))
+}
+
+func logSumExp(v []float64) float64 {
+	m := math.Inf(-1)
+	for _, x := range v {
+		m = max(m, x)
 	}
-	m := slices.Max(terms)
+	if math.IsInf(m, 0) {
+		return m
+	}
 	var s float64
-	for _, t := range terms {
-		s += math.Exp(t - m)
+	for _, x := range v {
+		s += math.Exp(x - m)
 	}
-	return m + math.Log(s/float64(len(terms)))
+	return m + math.Log(s)
 }
 
 func normalCDF(z float64) float64 { return 0.5 * math.Erfc(-z/math.Sqrt2) }
