@@ -142,7 +142,7 @@ func newTuneScreen(c *common) screen {
 	f[ftStrategy] = newField(st, "strategy", "random", validChoice("strategy", core.Strategies), core.Strategies...)
 	f[ftTrials] = newField(st, "trials", "8", validInt("trials", 1, 10000))
 	f[ftWorkers] = newField(st, "workers", "2", validInt("workers", 1, 64))
-	f[ftEpochs] = newField(st, "max epochs", "5", validInt("max epochs", 1, 10000))
+	f[ftEpochs] = newField(st, "max epochs", "27", validInt("max epochs", 1, 10000))
 	f[ftObjective] = newField(st, "objective", "accuracy", validChoice("objective", tuneObjectives), tuneObjectives...)
 	f[ftMedian] = newField(st, "median stop", "no", validChoice("median stop", yesNo), yesNo...)
 	f[ftSeed] = newField(st, "seed", strconv.FormatUint(c.seed, 10), validSeed)
