@@ -72,7 +72,7 @@ func cmdTune(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	spaceFile := fs.String("space", "", "search space file (YAML); default: the built-in space above")
 	fs.IntVar(&spec.Budget.Epochs, "budget-epochs", 0, "stop the study once its trials have trained this many epochs in all (0: no limit)")
 	fs.DurationVar(&spec.Budget.Time, "timeout", 0, "stop the study after this much wall time, over all its sessions (0: no limit)")
-	fs.IntVar(&spec.Search.MaxEpochs, "max-epochs", 9, "the most epochs one trial trains")
+	fs.IntVar(&spec.Search.MaxEpochs, "max-epochs", 27, "the most epochs one trial trains")
 	fs.IntVar(&spec.Search.MinEpochs, "min-epochs", 1, "asha, hyperband: the smallest budget, in epochs")
 	fs.IntVar(&spec.Search.Eta, "eta", 3, "asha, hyperband: the reduction factor")
 	fs.BoolVar(&spec.Search.Median, "median-stop", false, "stop trials whose best is below the median of the others' running means")

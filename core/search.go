@@ -93,7 +93,7 @@ type SearchConfig struct {
 	// for grid (a smaller number takes the grid's first points), one full
 	// Hyperband iteration (every bracket once) for hyperband, 20 otherwise.
 	Trials int `json:"trials,omitempty"`
-	// MaxEpochs is the most epochs a trial trains (R); default 9. For grid,
+	// MaxEpochs is the most epochs a trial trains (R); default 27. For grid,
 	// random and tpe, a space dimension named "epochs" sets it per trial.
 	MaxEpochs int `json:"max_epochs,omitempty"`
 	MinEpochs int `json:"min_epochs,omitempty"` // asha, hyperband: the smallest budget (r); default 1
@@ -131,7 +131,7 @@ func (c SearchConfig) Resolve(space Space) (SearchConfig, error) {
 		return c, fmt.Errorf("unknown strategy %q (want grid, random, asha, hyperband or tpe)", c.Strategy)
 	}
 	if c.MaxEpochs == 0 {
-		c.MaxEpochs = 9
+		c.MaxEpochs = 27
 	}
 	if c.MinEpochs == 0 {
 		c.MinEpochs = 1

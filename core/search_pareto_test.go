@@ -122,8 +122,8 @@ func TestMOASHAPromotesAlongTheFront(t *testing.T) {
 	primary := func(p Point, e int) float64 { return accuracyAndCost(p, e)[0] }
 	ref := [2]float64{0.5, -1.01}
 	for seed := range uint64(10) {
-		so := simulate(mustStrategy(t, lrSpace, SearchConfig{Strategy: "asha", Trials: 27, Seed: seed}), 2, primary)
-		mo := simulateN(mustStrategy(t, lrSpace, SearchConfig{Strategy: "asha", Trials: 27, Seed: seed, Objectives: 2}), 2, accuracyAndCost)
+		so := simulate(mustStrategy(t, lrSpace, SearchConfig{Strategy: "asha", MaxEpochs: 9, Trials: 27, Seed: seed}), 2, primary)
+		mo := simulateN(mustStrategy(t, lrSpace, SearchConfig{Strategy: "asha", MaxEpochs: 9, Trials: 27, Seed: seed, Objectives: 2}), 2, accuracyAndCost)
 		soTop, soValues := topRung(so, 9, accuracyAndCost)
 		moTop, moValues := topRung(mo, 9, accuracyAndCost)
 		soHV, moHV := hypervolume2(soValues, ref), hypervolume2(moValues, ref)
@@ -153,8 +153,8 @@ func TestMOHyperbandCoversMoreOfTheFront(t *testing.T) {
 	ref := [2]float64{0.5, -1.01}
 	var soSum, moSum float64
 	for seed := range uint64(10) {
-		so := simulate(mustStrategy(t, lrSpace, SearchConfig{Strategy: "hyperband", Trials: 27, Seed: seed}), 2, primary)
-		mo := simulateN(mustStrategy(t, lrSpace, SearchConfig{Strategy: "hyperband", Trials: 27, Seed: seed, Objectives: 2}), 2, accuracyAndCost)
+		so := simulate(mustStrategy(t, lrSpace, SearchConfig{Strategy: "hyperband", MaxEpochs: 9, Trials: 27, Seed: seed}), 2, primary)
+		mo := simulateN(mustStrategy(t, lrSpace, SearchConfig{Strategy: "hyperband", MaxEpochs: 9, Trials: 27, Seed: seed, Objectives: 2}), 2, accuracyAndCost)
 		_, soValues := topRung(so, 9, accuracyAndCost)
 		_, moValues := topRung(mo, 9, accuracyAndCost)
 		soSum, moSum = soSum+hypervolume2(soValues, ref), moSum+hypervolume2(moValues, ref)
@@ -211,7 +211,7 @@ func TestMOTPEPrefersTheFront(t *testing.T) {
 
 func TestMultiObjectiveStrategiesAreDeterministic(t *testing.T) {
 	for _, name := range Strategies {
-		c := SearchConfig{Strategy: name, Trials: 15, Seed: 11, Median: name == "asha", Objectives: 2}
+		c := SearchConfig{Strategy: name, MaxEpochs: 9, Trials: 15, Seed: 11, Median: name == "asha", Objectives: 2}
 		a := simulateN(mustStrategy(t, lrSpace, c), 3, accuracyAndCost)
 		b := simulateN(mustStrategy(t, lrSpace, c), 3, accuracyAndCost)
 		if !slices.Equal(a.transcript, b.transcript) {
@@ -222,7 +222,7 @@ func TestMultiObjectiveStrategiesAreDeterministic(t *testing.T) {
 
 func TestReportWantsOneValuePerObjective(t *testing.T) {
 	for _, median := range []bool{false, true} {
-		s := mustStrategy(t, lrSpace, SearchConfig{Strategy: "asha", Trials: 3, Objectives: 2, Median: median})
+		s := mustStrategy(t, lrSpace, SearchConfig{Strategy: "asha", MaxEpochs: 9, Trials: 3, Objectives: 2, Median: median})
 		s.Next()
 		func() {
 			defer func() {

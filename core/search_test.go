@@ -128,7 +128,7 @@ func TestGridEnumeratesExactly(t *testing.T) {
 		{Name: "act", Kind: Categorical, Values: []string{"relu", "tanh"}},
 		{Name: "dropout", Kind: Uniform, Low: 0, High: 0.5, Points: 2},
 	}
-	s := mustStrategy(t, space, SearchConfig{Strategy: "grid"})
+	s := mustStrategy(t, space, SearchConfig{Strategy: "grid", MaxEpochs: 9})
 	var got []string
 	for {
 		tr, ok := s.Next()
@@ -158,7 +158,7 @@ func TestGridEnumeratesExactly(t *testing.T) {
 	}
 	// A smaller trial count takes the first points; a larger one is capped.
 	for _, c := range []struct{ trials, want int }{{5, 5}, {100, 24}} {
-		s := mustStrategy(t, space, SearchConfig{Strategy: "grid", Trials: c.trials})
+		s := mustStrategy(t, space, SearchConfig{Strategy: "grid", MaxEpochs: 9, Trials: c.trials})
 		if r := simulate(s, 2, func(Point, int) float64 { return 0 }); r.trials != c.want {
 			t.Errorf("grid with %d trials ran %d, want %d", c.trials, r.trials, c.want)
 		}
@@ -307,7 +307,7 @@ func TestHyperbandRunsEachBracketAsPlanned(t *testing.T) {
 
 func TestASHAPromotionRules(t *testing.T) {
 	// η = 3, rungs at 1, 3 and 9 epochs; trials driven by hand.
-	s := mustStrategy(t, lrSpace, SearchConfig{Strategy: "asha", Trials: 9, Seed: 1})
+	s := mustStrategy(t, lrSpace, SearchConfig{Strategy: "asha", MaxEpochs: 9, Trials: 9, Seed: 1})
 	next := func(wantID, wantFrom int) {
 		t.Helper()
 		tr, ok := s.Next()
@@ -358,7 +358,7 @@ func TestASHAPromotionRules(t *testing.T) {
 	report(3, 2, 0.5, Stop) // a paused trial cannot report
 
 	// An ended trial is never promoted, even from the top of its rung.
-	s = mustStrategy(t, lrSpace, SearchConfig{Strategy: "asha", Trials: 3, Seed: 1})
+	s = mustStrategy(t, lrSpace, SearchConfig{Strategy: "asha", MaxEpochs: 9, Trials: 3, Seed: 1})
 	for id := 1; id <= 3; id++ {
 		next(id, 0)
 		s.Report(id, 1, float64(id))
@@ -378,8 +378,8 @@ func TestASHAMatchesRandomWithAThirdOfTheEpochs(t *testing.T) {
 	f := noisy(curve, 0.003)
 	var asEpochs, rsEpochs int
 	for seed := range uint64(10) {
-		rs := simulate(mustStrategy(t, lrSpace, SearchConfig{Strategy: "random", Trials: 27, Seed: seed}), 2, f)
-		as := simulate(mustStrategy(t, lrSpace, SearchConfig{Strategy: "asha", Trials: 27, Seed: seed}), 2, f)
+		rs := simulate(mustStrategy(t, lrSpace, SearchConfig{Strategy: "random", MaxEpochs: 9, Trials: 27, Seed: seed}), 2, f)
+		as := simulate(mustStrategy(t, lrSpace, SearchConfig{Strategy: "asha", MaxEpochs: 9, Trials: 27, Seed: seed}), 2, f)
 		asEpochs, rsEpochs = asEpochs+as.epochs, rsEpochs+rs.epochs
 		if rs.epochs != 27*9 {
 			t.Errorf("seed %d: random search trained %d epochs, want %d", seed, rs.epochs, 27*9)
@@ -402,7 +402,7 @@ func TestStrategiesFindTheGoodRegion(t *testing.T) {
 	f := noisy(curve, 0.003)
 	for _, name := range Strategies {
 		for _, median := range []bool{false, true} {
-			c := SearchConfig{Strategy: name, Trials: 40, Seed: 7, Median: median}
+			c := SearchConfig{Strategy: name, MaxEpochs: 9, Trials: 40, Seed: 7, Median: median}
 			space := lrSpace
 			if name == "grid" {
 				space = Space{{Name: "lr", Kind: LogUniform, Low: 1e-5, High: 1, Points: 11}, lrSpace[1], lrSpace[2]}
@@ -448,8 +448,8 @@ func TestTPEIsAtLeastAsGoodAsRandom(t *testing.T) {
 	f := noisy(curve, 0.003)
 	var tpeSum, randSum float64
 	for seed := range uint64(20) {
-		tpeSum += simulate(mustStrategy(t, lrSpace, SearchConfig{Strategy: "tpe", Trials: 30, Seed: seed}), 2, f).best
-		randSum += simulate(mustStrategy(t, lrSpace, SearchConfig{Strategy: "random", Trials: 30, Seed: seed}), 2, f).best
+		tpeSum += simulate(mustStrategy(t, lrSpace, SearchConfig{Strategy: "tpe", MaxEpochs: 9, Trials: 30, Seed: seed}), 2, f).best
+		randSum += simulate(mustStrategy(t, lrSpace, SearchConfig{Strategy: "random", MaxEpochs: 9, Trials: 30, Seed: seed}), 2, f).best
 	}
 	if tpeSum < randSum {
 		t.Errorf("mean best over 20 seeds: TPE %.4f < random %.4f", tpeSum/20, randSum/20)
@@ -459,7 +459,7 @@ func TestTPEIsAtLeastAsGoodAsRandom(t *testing.T) {
 func TestStrategiesAreDeterministic(t *testing.T) {
 	f := noisy(curve, 0.01)
 	for _, name := range Strategies {
-		c := SearchConfig{Strategy: name, Trials: 15, Seed: 11, Median: name == "tpe"}
+		c := SearchConfig{Strategy: name, MaxEpochs: 9, Trials: 15, Seed: 11, Median: name == "tpe"}
 		a := simulate(mustStrategy(t, lrSpace, c), 3, f)
 		b := simulate(mustStrategy(t, lrSpace, c), 3, f)
 		if !slices.Equal(a.transcript, b.transcript) {
