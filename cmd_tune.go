@@ -54,7 +54,11 @@ model, activation, optimizer, schedule, weight_decay, dropout, and epochs
 (grid, random and tpe only: asha and hyperband allot epochs up to --max-epochs).
 
 With --resume FILE the study is saved to FILE as it runs; run the same
-command again after an interruption and it goes on where it stopped.`
+command again after an interruption and it goes on where it stopped. Trials'
+checkpoints (model and training state) are kept in FILE.ckpt/, taken at each
+rung and, while a trial trains, at epoch ends as often as keeps writing them
+under 5% of its training time (at most 10 s apart): a resumed trial goes on
+from its last one. The directory is deleted when the study finishes.`
 
 // tuneStudyFlags are the flags that define a study; the others (--workers,
 // --json, --resume) only say how to run it.

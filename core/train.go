@@ -67,18 +67,18 @@ func Train(ctx context.Context, m *Model, train, val *Dataset, cfg TrainConfig, 
 	if err := cfg.Schedule.validate(); err != nil {
 		return rep, err
 	}
-	st := cfg.State
-	if st == nil {
-		st = &TrainState{}
+	state := cfg.State
+	if state == nil {
+		state = &TrainState{}
 	}
-	if st.opt == nil {
+	if state.opt == nil {
 		opt, err := NewOptimizer(cfg.Optimizer)
 		if err != nil {
 			return rep, err
 		}
-		st.opt = opt
+		state.opt = opt
 	}
-	opt := st.opt
+	opt := state.opt
 	if train.Len() == 0 {
 		return rep, fmt.Errorf("the training set is empty")
 	}
@@ -97,11 +97,11 @@ func Train(ctx context.Context, m *Model, train, val *Dataset, cfg TrainConfig, 
 			return SoftmaxCrossEntropy(logits, labels, d)
 		}
 	}
-	if st.rng == nil {
-		st.src = rand.NewPCG(cfg.Seed, 0x5eed)
-		st.rng = rand.New(st.src)
+	if state.rng == nil {
+		state.src = rand.NewPCG(cfg.Seed, 0x5eed)
+		state.rng = rand.New(state.src)
 	}
-	rng := st.rng
+	rng := state.rng
 	for _, l := range m.Layers {
 		if s, ok := l.(stochastic); ok {
 			s.setRand(rng)
@@ -111,13 +111,13 @@ func Train(ctx context.Context, m *Model, train, val *Dataset, cfg TrainConfig, 
 	n, f := train.Len(), train.Features()
 	bs := min(cfg.BatchSize, n)
 	steps := (n + bs - 1) / bs
-	if len(st.perm) != n {
-		st.perm = make([]int, n)
-		for i := range st.perm {
-			st.perm[i] = i
+	if len(state.perm) != n {
+		state.perm = make([]int, n)
+		for i := range state.perm {
+			state.perm[i] = i
 		}
 	}
-	perm := st.perm
+	perm := state.perm
 	pass := newTrainPass(m)
 	var xb, dlogits *Tensor
 	yb := make([]int, 0, bs)
@@ -126,8 +126,8 @@ func Train(ctx context.Context, m *Model, train, val *Dataset, cfg TrainConfig, 
 	var best [][]float32
 	kept := trainedState(m, params)
 	start := time.Now()
-	samples, step := 0, st.step
-	defer func() { st.step = step }()
+	samples, step := 0, state.step
+	defer func() { state.step = step }()
 	for epoch := range cfg.Epochs {
 		rng.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 		var sumLoss float64
@@ -189,6 +189,8 @@ func Train(ctx context.Context, m *Model, train, val *Dataset, cfg TrainConfig, 
 		hist.Snapshot = nil // the history outlives the run; snapshots are for live views
 		rep.History = append(rep.History, hist)
 		rep.Epochs = epoch + 1
+		// The state is whole between epochs: a recorder may save it.
+		state.step = step
 		if rec != nil {
 			if err := rec(st); err != nil {
 				rep.finish(start, samples)

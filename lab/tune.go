@@ -105,7 +105,7 @@ type TrialRecord struct {
 type TrialConfig struct {
 	Trial  int            `json:"trial"`
 	Params map[string]any `json:"params"`
-	From   int            `json:"from"`   // epochs trained before this run (a promoted trial continues)
+	From   int            `json:"from"`   // epochs trained before this run: a promoted or resumed trial continues from its checkpoint
 	Epochs int            `json:"epochs"` // the most epochs the trial may reach
 	Train  TrainSpec      `json:"train"`
 }
@@ -117,8 +117,10 @@ type TrialUpdate struct {
 	Run   RunID // the run concerned; 0 for a paused trial ended by the study
 	// Event is "started" (a new trial), "promoted" (goes on training, in
 	// the same run or a new one), "resumed" (trained again after the study
-	// was resumed), or the trial's new status when a run ends: "paused",
-	// "done", "stopped", "failed" or "cancelled".
+	// was resumed; once more, from epoch 0 with a Reason, when the run
+	// finds the trial's checkpoint unusable), or the trial's new status
+	// when a run ends: "paused", "done", "stopped", "failed" or
+	// "cancelled".
 	Event        string
 	Epochs       int // epochs trained; for "started", "promoted" and "resumed", the epoch it starts from
 	Target       int // "started", "promoted", "resumed": the most epochs it may reach
@@ -173,10 +175,10 @@ type Starter interface {
 // Promotions continue training: a paused trial's model and training state
 // (optimizer moments, random source, sample order) stay in memory, and a
 // promoted trial resumes from them in a new run, training exactly as if it
-// had never paused. Only when they are lost (the study was interrupted and
-// resumed) is a trial trained again from scratch, up to its new budget; the
-// strategy never sees an epoch twice, and the study counts every epoch
-// trained.
+// had never paused. Only when they are lost (the study was interrupted
+// without a state file, or a checkpoint is damaged) is a trial trained
+// again from scratch, up to its new budget; the strategy never sees an
+// epoch twice, and the study counts every epoch trained.
 //
 // With a second objective, latency or size, each trial's cost is found once,
 // before its first epoch, and goes with every report of its validation
@@ -188,10 +190,17 @@ type Starter interface {
 // median of many passes is what keeps the figure steady.
 //
 // With a state file, every step is saved (atomically) as it happens: the
-// sequence of calls made to the strategy, and the trials' records. Resuming
-// replays the calls into a fresh strategy, which rebuilds its exact state,
-// keeps every finished trial, and trains again only the trial runs that were
-// in progress.
+// sequence of calls made to the strategy, and the trials' records. Trials'
+// checkpoints (model and training state) go to the directory FILE.ckpt
+// beside it, one per trial: when a trial reaches a rung (paused or
+// promoted), and at the end of an epoch once 10 s have passed since its
+// last one; the state file records the
+// epoch each holds. A trial's checkpoint is deleted when it
+// ends for good, the directory when the study finishes. Resuming replays
+// the calls into a fresh strategy, which rebuilds its exact state, keeps
+// every finished trial, and goes on with paused and interrupted trials from
+// their checkpoints, so that only the training since a trial's last
+// checkpoint is done again.
 //
 // A TuneStudy's methods are safe for concurrent use.
 type TuneStudy struct {
@@ -225,6 +234,7 @@ type TuneStudy struct {
 	ctx       context.Context
 	saveErr   error         // the first failure to write the state file or Out
 	test      *core.Dataset // the test split, once a trial has loaded it
+	ckptEvery time.Duration // checkpointEvery; tests shorten it
 }
 
 // costObjective returns the second objective, "latency" or "size", or ""
@@ -275,7 +285,8 @@ type trial struct {
 	decision core.Decision // the strategy's last decision about it
 	cancel   bool          // Cancel was called while it ran
 	active   bool          // a run of it has started and not ended
-	ckpt     *checkpoint   // a paused trial's training state
+	ckpt     *checkpoint   // a paused trial's training state, in this session
+	saved    int           // with a state file, the epoch its checkpoint on disk holds; 0 for none
 	model    *core.Model   // its last run's model, in this session
 }
 
@@ -291,15 +302,9 @@ type segment struct {
 	stopWith core.Decision
 }
 
-// checkpoint is the in-memory training state of a paused trial.
-type checkpoint struct {
-	model  *core.Model
-	state  *core.TrainState
-	epochs int
-}
-
 // NewTuneStudy validates spec and returns a study ready to Run. With a path, the
-// study's state is written there as it goes (see ResumeTuneStudy).
+// study's state is written there as it goes (see ResumeTuneStudy), and the
+// checkpoints of a study that path held before are deleted.
 func NewTuneStudy(spec TuneSpec, path string) (*TuneStudy, error) {
 	spec, err := spec.resolve()
 	if err != nil {
@@ -310,6 +315,7 @@ func NewTuneStudy(spec TuneSpec, path string) (*TuneStudy, error) {
 		return nil, err
 	}
 	if path != "" {
+		clearCheckpoints(s.checkpointDir())
 		s.mu.Lock()
 		s.save()
 		err := s.saveErr
@@ -327,7 +333,7 @@ func newStudy(spec TuneSpec, path string) (*TuneStudy, error) {
 		return nil, err
 	}
 	return &TuneStudy{spec: spec, path: path, strategy: st, wake: make(chan struct{}, 1),
-		changed: make(chan struct{}, 1), trials: map[int]*trial{}, byRun: map[RunID]*trial{}}, nil
+		changed: make(chan struct{}, 1), trials: map[int]*trial{}, byRun: map[RunID]*trial{}, ckptEvery: checkpointEvery}, nil
 }
 
 // Spec returns the study's spec, with defaults filled in.
@@ -504,9 +510,12 @@ func (s *TuneStudy) newTrial(id int, p core.Point, maxEpochs int) *trial {
 // launch starts seg as a run of t.
 func (s *TuneStudy) launch(t *trial, seg segment) error {
 	spec := s.trainSpec(t)
-	from := 0 // without its paused state (lost in a resume), a trial trains again from scratch
-	if t.ckpt != nil && t.ckpt.epochs == seg.from {
-		from = seg.from
+	from := 0 // without a checkpoint, a trial trains again from scratch
+	switch {
+	case t.ckpt != nil:
+		from = t.ckpt.epochs
+	case t.saved > 0:
+		from = t.saved // the job notes it if the checkpoint turns out unusable
 	}
 	cfg := TrialConfig{Trial: t.rec.ID, Params: t.rec.Params, From: from, Epochs: seg.max, Train: spec}
 	run := s.lab.Start(s.ctx, TaskTrial, cfg, s.trialJob(t.rec.ID, spec, seg))
@@ -626,27 +635,6 @@ func (s *TuneStudy) elapsed() time.Duration {
 	return s.before + time.Since(s.start)
 }
 
-// checkout hands the job of a run starting at epoch from the paused
-// trial's training state, if it is still in memory.
-func (s *TuneStudy) checkout(id, from int) *checkpoint {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t := s.trials[id]
-	c := t.ckpt
-	t.ckpt = nil
-	if c == nil || c.epochs != from {
-		return nil
-	}
-	return c
-}
-
-// checkin keeps a paused trial's training state for a later promotion.
-func (s *TuneStudy) checkin(id int, c *checkpoint) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.trials[id].ckpt = c
-}
-
 // runDone records the result of a run of trial id; the run's job calls it
 // just before returning, so that the state file has the result at once.
 func (s *TuneStudy) runDone(id int, res *Result) {
@@ -683,6 +671,9 @@ func (s *TuneStudy) runDone(id int, res *Result) {
 	default:
 		r.Status = TrialStopped
 	}
+	if r.Status != TrialPaused {
+		s.dropCheckpoint(t)
+	}
 	s.update(TrialUpdate{Trial: r.ID, Run: r.Run, Event: r.Status, Epochs: r.Epochs,
 		ValAccuracy: r.ValAccuracy, TestAccuracy: r.TestAccuracy, Reason: r.Reason})
 	s.pickBest()
@@ -695,7 +686,7 @@ func (s *TuneStudy) runFailed(t *trial, err error) {
 	if (s.stopping || s.ctx.Err() != nil) && !t.cancel {
 		return // the study was interrupted: the trial stays running, to be trained again on resume
 	}
-	t.ckpt = nil
+	s.dropCheckpoint(t)
 	s.dropPending(r.ID)
 	r.Status, r.Reason = TrialFailed, err.Error()
 	if t.cancel || errors.Is(err, context.Canceled) { // Cancel, or the run cancelled on the Lab
@@ -731,7 +722,7 @@ func (s *TuneStudy) Cancel(id int) bool {
 		return false
 	}
 	s.dropPending(id)
-	t.ckpt = nil
+	s.dropCheckpoint(t)
 	t.rec.Status = TrialCancelled
 	s.strategy.End(id)
 	s.log = append(s.log, logEntry{Op: "end", ID: id})
@@ -810,7 +801,7 @@ func (s *TuneStudy) finish() (*Result, error) {
 		if t.rec.Status != TrialPaused && t.rec.Status != TrialRunning {
 			continue
 		}
-		t.ckpt = nil
+		s.dropCheckpoint(t)
 		t.rec.Status = TrialStopped
 		t.rec.Reason = s.stopped
 		if t.rec.Reason == "" {
@@ -820,6 +811,9 @@ func (s *TuneStudy) finish() (*Result, error) {
 			ValAccuracy: t.rec.ValAccuracy, TestAccuracy: t.rec.TestAccuracy, Reason: t.rec.Reason})
 	}
 	s.done = true
+	if s.path != "" {
+		clearCheckpoints(s.checkpointDir())
+	}
 	s.before, s.start = s.elapsed(), time.Time{}
 	s.save()
 	if s.saveErr != nil {

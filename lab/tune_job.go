@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/optlab/optlab/core"
 )
@@ -11,20 +12,21 @@ import (
 // strategy pauses or stops the trial.
 var errRunEnd = errors.New("lab: the strategy ended the run")
 
-// trialJob returns the job of one run of trial id: train from the paused
-// training state if the study still has it, else from scratch (first
-// finding the trial's cost, with a second objective, unless it is known),
-// reporting each epoch to the study until it says pause or stop; keep the
-// training state of a paused trial for a later promotion; evaluate the
-// model on the test split and measure its size; and hand the result to the
-// study.
+// trialJob returns the job of one run of trial id: train from the trial's
+// checkpoint if the study has one (in memory, or on disk after a resume),
+// else from scratch (first finding the trial's cost, with a second
+// objective, unless it is known), reporting each epoch to the study until
+// it says pause or stop, and, with a state file, taking a checkpoint at
+// each rung and every checkpointEvery; keep the training state of a paused trial for a later
+// promotion; evaluate the model on the test split and measure its size;
+// and hand the result to the study.
 func (s *TuneStudy) trialJob(id int, spec TrainSpec, seg segment) Job {
 	return func(ctx context.Context, rec core.Recorder) (*Result, error) {
 		data, err := loadSplits(ctx, spec.Data)
 		if err != nil {
 			return nil, err
 		}
-		c := s.checkout(id, seg.from)
+		c, end := s.checkout(id, spec)
 		if c == nil {
 			c = &checkpoint{state: &core.TrainState{}}
 			c.model, err = core.Build(spec.Model, data.Train.SampleShape, data.Train.Classes,
@@ -37,8 +39,9 @@ func (s *TuneStudy) trialJob(id int, spec TrainSpec, seg segment) Job {
 		if err := s.measureCost(id, c.model, data.Test); err != nil {
 			return nil, err
 		}
-		from := c.epochs
-		var end core.Decision
+		// The first checkpoint comes after the first epoch; then they are
+		// spaced by their cost (checkpointCost), at most ckptEvery apart.
+		from, last, every := c.epochs, time.Now(), time.Duration(0)
 		record := func(st core.Stats) error {
 			st.Epoch += from
 			st.Epochs, st.Trial = seg.max, id
@@ -51,25 +54,36 @@ func (s *TuneStudy) trialJob(id int, spec TrainSpec, seg segment) Job {
 			if end = s.report(id, st.Epoch, st.ValAcc); end == core.Pause || end == core.Stop {
 				return errRunEnd
 			}
+			if end == core.Promote || time.Since(last) >= every {
+				// At a rung, as when pausing there, or every so often.
+				// The recorder runs between epochs, on the training
+				// goroutine: the model and state are whole and still.
+				took := s.persist(id, spec, &checkpoint{model: c.model, state: c.state, epochs: st.Epoch})
+				last = time.Now()
+				every = min(s.ckptEvery, time.Duration(float64(took)/checkpointCost))
+			}
 			return nil
 		}
-		// With the paused state, training goes on exactly as if it had
-		// never stopped.
-		rep, err := core.Train(ctx, c.model, data.Train, data.Val, core.TrainConfig{
-			Epochs:    seg.max - from,
-			BatchSize: spec.Batch,
-			Optimizer: core.OptimizerConfig{Kind: spec.Optimizer, LR: spec.LR, WeightDecay: spec.WeightDecay},
-			Schedule:  core.ScheduleConfig{Kind: spec.Schedule},
-			Seed:      spec.Seed,
-			State:     c.state,
-		}, record)
-		if err != nil && !errors.Is(err, errRunEnd) {
-			return nil, err
+		// From a checkpoint, training goes on exactly as if it had never
+		// stopped.
+		var rep core.TrainReport
+		if end == core.Continue && from < seg.max {
+			rep, err = core.Train(ctx, c.model, data.Train, data.Val, core.TrainConfig{
+				Epochs:    seg.max - from,
+				BatchSize: spec.Batch,
+				Optimizer: core.OptimizerConfig{Kind: spec.Optimizer, LR: spec.LR, WeightDecay: spec.WeightDecay},
+				Schedule:  core.ScheduleConfig{Kind: spec.Schedule},
+				Seed:      spec.Seed,
+				State:     c.state,
+			}, record)
+			if err != nil && !errors.Is(err, errRunEnd) {
+				return nil, err
+			}
 		}
 		c.epochs = from + rep.Epochs
 		m := c.model
 		if end == core.Pause {
-			s.checkin(id, c)
+			s.checkin(id, spec, c)
 			m = m.Clone() // the result's model must not change when training goes on
 		}
 		for i := range rep.History {

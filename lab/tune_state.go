@@ -32,8 +32,9 @@ type studyState struct {
 // stateTrial is a trial record plus what the study needs to go on with it.
 type stateTrial struct {
 	TrialRecord
-	Point     core.Point `json:"point"`
-	MaxEpochs int        `json:"max_epochs"`
+	Point      core.Point `json:"point"`
+	MaxEpochs  int        `json:"max_epochs"`
+	Checkpoint int        `json:"checkpoint,omitempty"` // the epoch its checkpoint in FILE.ckpt holds; 0 for none
 }
 
 // logEntry is one call made to the strategy: "next" (and the trial it
@@ -62,7 +63,7 @@ func (s *TuneStudy) save() {
 		TotalEpochs: s.total, Elapsed: s.elapsed().Seconds(), Stopped: s.stopped, BestCurve: s.bestCurve, Done: s.done}
 	for _, id := range s.ids() {
 		t := s.trials[id]
-		st.Trials = append(st.Trials, stateTrial{TrialRecord: t.rec, Point: t.point, MaxEpochs: t.max})
+		st.Trials = append(st.Trials, stateTrial{TrialRecord: t.rec, Point: t.point, MaxEpochs: t.max, Checkpoint: t.saved})
 	}
 	b, err := json.Marshal(st)
 	if err == nil {
@@ -76,9 +77,10 @@ func (s *TuneStudy) save() {
 // ResumeTuneStudy reads the state file a study wrote and returns the study,
 // ready to Run on from where it stopped, saving to the same file. Finished
 // trials are kept as they are; trial runs that were in progress train
-// again (from scratch: their training state was in memory), and the
-// strategy, rebuilt by replaying its calls, goes on as if uninterrupted.
-// A study that had finished returns its result from Run at once.
+// again, from the trial's last checkpoint (or from scratch, noted in a
+// "resumed" update, if it is missing or unusable), and the strategy,
+// rebuilt by replaying its calls, goes on as if uninterrupted. A study that
+// had finished returns its result from Run at once.
 func ResumeTuneStudy(path string) (*TuneStudy, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -105,7 +107,7 @@ func ResumeTuneStudy(path string) (*TuneStudy, error) {
 		if !spec.Space.Contains(tr.Point) {
 			return nil, fmt.Errorf("%s: trial %d's point does not fit the space", path, tr.ID)
 		}
-		t := &trial{rec: tr.TrialRecord, point: tr.Point, max: tr.MaxEpochs}
+		t := &trial{rec: tr.TrialRecord, point: tr.Point, max: tr.MaxEpochs, saved: tr.Checkpoint}
 		t.rec.Params = spec.Space.Values(t.point) // typed values, not JSON's float64s
 		s.trials[tr.ID] = t
 	}
@@ -124,6 +126,7 @@ func ResumeTuneStudy(path string) (*TuneStudy, error) {
 		}
 		s.pending = append(s.pending, seg)
 	}
+	removeTemps(s.checkpointDir())
 	s.pickBest()
 	return s, nil
 }

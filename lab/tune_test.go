@@ -34,13 +34,21 @@ func tinySpec(strategy string, trials, maxEpochs int) lab.TuneSpec {
 // returns Run's result and error and the events of the study's runs.
 func drive(t *testing.T, ctx context.Context, l *lab.Lab, s *lab.TuneStudy, workers int, watch func()) (*lab.Result, error, []lab.Event) {
 	t.Helper()
+	return driveOn(t, ctx, l, l, s, workers, watch)
+}
+
+// driveOn is drive with the study's runs started through starter, which
+// starts them on l.
+func driveOn(t *testing.T, ctx context.Context, l *lab.Lab, starter lab.Starter, s *lab.TuneStudy, workers int,
+	watch func()) (*lab.Result, error, []lab.Event) {
+	t.Helper()
 	type outcome struct {
 		res *lab.Result
 		err error
 	}
 	done := make(chan outcome, 1)
 	go func() {
-		res, err := s.Run(ctx, l, workers)
+		res, err := s.Run(ctx, starter, workers)
 		done <- outcome{res, err}
 	}()
 	var evs []lab.Event
@@ -364,6 +372,26 @@ func TestStudyInterruptedByItsContextResumes(t *testing.T) {
 // first returns the first of two values.
 func first[A, B any](a A, _ B) A { return a }
 
+// trialCanceller is a Starter that cancels trial 2 of study s through
+// s.Cancel when the trial ends its first epoch, from the run's recorder:
+// the cancel lands while the trial trains however busy the machine is.
+type trialCanceller struct {
+	*lab.Lab
+	s         *lab.TuneStudy
+	cancelled bool
+}
+
+func (c *trialCanceller) Start(ctx context.Context, task string, config any, job lab.Job) lab.RunID {
+	return c.Lab.Start(ctx, task, config, func(ctx context.Context, rec core.Recorder) (*lab.Result, error) {
+		return job(ctx, func(st core.Stats) error {
+			if st.EpochDone && st.Trial == 2 && st.Epoch == 1 {
+				c.cancelled = c.s.Cancel(2)
+			}
+			return rec(st)
+		})
+	})
+}
+
 func TestStudyCancelTrial(t *testing.T) {
 	l := lab.New(lab.Options{Workers: 1})
 	defer l.Shutdown(time.Second)
@@ -371,24 +399,19 @@ func TestStudyCancelTrial(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cancelled := false
-	res, err, _ := drive(t, t.Context(), l, s, 1, func() {
-		if !cancelled {
-			for _, tr := range s.Snapshot().Trials {
-				if tr.ID == 2 && tr.Epochs >= 1 {
-					cancelled = s.Cancel(2)
-				}
-			}
-		}
-	})
-	if err != nil || !cancelled {
-		t.Fatalf("Run: %v; cancelled: %v", err, cancelled)
+	c := &trialCanceller{Lab: l, s: s}
+	res, err, _ := driveOn(t, t.Context(), l, c, s, 1, nil)
+	if err != nil || !c.cancelled {
+		t.Fatalf("Run: %v; cancelled: %v", err, c.cancelled)
 	}
 	want := []string{lab.TrialDone, lab.TrialCancelled, lab.TrialDone}
 	for i, tr := range res.Trials {
 		if tr.Status != want[i] {
 			t.Errorf("trial %d: %s, want %s", tr.ID, tr.Status, want[i])
 		}
+	}
+	if tr := res.Trials[1]; tr.Epochs > 2 {
+		t.Errorf("the cancelled trial trained %d epochs, want it stopped after 1 (or 2)", tr.Epochs)
 	}
 	if s.Cancel(2) || s.Cancel(9) {
 		t.Error("cancelled an ended or unknown trial")
