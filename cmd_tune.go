@@ -24,10 +24,12 @@ const tuneSummary = `optlab tune: search hyperparameters, training trials in par
 Strategies:
   grid       every point of a grid (3 values per range unless "points" says otherwise)
   random     independent uniform draws
-  asha       asynchronous successive halving: rungs at 1, 3, 9, ... epochs (x --eta);
-             a trial goes on when it ranks in the top 1/eta of its rung
+  asha       asynchronous successive halving: rungs at 1, 3, 9, 27 epochs by default
+             (from --min-epochs, x --eta, up to --max-epochs); a trial goes on when
+             it ranks in the top 1/eta of its rung
   hyperband  brackets of successive halving with different starting budgets
-  tpe        tree-structured Parzen estimator (random for the first 10 trials)
+  tpe        tree-structured Parzen estimator, multivariate (random for the first
+             10 trials; trials still training count as bad, so workers spread out)
 --median-stop adds the median stopping rule to any of them. Trials are ranked
 by validation accuracy; the test split is only reported. With a second
 objective (--objective accuracy,latency or accuracy,size), asha, hyperband
