@@ -15,24 +15,31 @@ import (
 // tolerance is 2e-3 absolute plus 2e-2 relative.
 func checkGrad(t *testing.T, what string, vals []float32, analytic []float32, loss func() float64) {
 	t.Helper()
-	x := make([]float64, len(vals))
-	for i, v := range vals {
-		x[i] = float64(v)
-	}
-	orig := append([]float32(nil), vals...)
-	numeric := fd.Gradient(nil, func(p []float64) float64 {
-		for i, v := range p {
-			vals[i] = float32(v)
-		}
-		return loss()
-	}, x, &fd.Settings{Formula: fd.Central, Step: 1e-3})
-	copy(vals, orig)
+	numeric := numericGradient(vals, loss)
 	for i := range numeric {
 		a, n := float64(analytic[i]), numeric[i]
 		if math.Abs(a-n) > 2e-3+2e-2*math.Abs(n) {
 			t.Errorf("%s[%d]: analytic %.6g, numeric %.6g", what, i, a, n)
 		}
 	}
+}
+
+// numericGradient is the central finite-difference gradient of loss with
+// respect to vals (step 1e-3), which it changes and then restores.
+func numericGradient(vals []float32, loss func() float64) []float64 {
+	x := make([]float64, len(vals))
+	for i, v := range vals {
+		x[i] = float64(v)
+	}
+	orig := append([]float32(nil), vals...)
+	g := fd.Gradient(nil, func(p []float64) float64 {
+		for i, v := range p {
+			vals[i] = float32(v)
+		}
+		return loss()
+	}, x, &fd.Settings{Formula: fd.Central, Step: 1e-3})
+	copy(vals, orig)
+	return g
 }
 
 func randTensor(r *rand.Rand, shape ...int) *Tensor {

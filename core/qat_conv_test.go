@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-
-	"gonum.org/v1/gonum/diff/fd"
 )
 
 // qatConvCases are convolutions with and without padding and stride,
@@ -69,23 +67,13 @@ func TestQATConvStraightThroughGradient(t *testing.T) {
 			copy(f.Params()[0].W.Data, q.sim.Params()[0].W.Data)
 			copy(f.Params()[1].W.Data, l.Params()[1].W.Data)
 			numeric := func(vals []float32) []float64 {
-				orig := slices.Clone(vals)
-				p := make([]float64, len(vals))
-				for i, v := range vals {
-					p[i] = float64(v)
-				}
-				g := fd.Gradient(nil, func(p []float64) float64 {
-					for i, v := range p {
-						vals[i] = float32(v)
-					}
+				return numericGradient(vals, func() float64 {
 					var s float64
 					for _, v := range f.Forward(x, false).Data {
 						s += float64(v) * float64(v) / 2
 					}
 					return s
-				}, p, &fd.Settings{Formula: fd.Central, Step: 1e-3})
-				copy(vals, orig)
-				return g
+				})
 			}
 			check := func(what string, analytic []float32, inside func(int) bool, num []float64) (clipped, passed int) {
 				for i, n := range num {

@@ -8,8 +8,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
-
-	"gonum.org/v1/gonum/diff/fd"
 )
 
 // qatLayer wraps a random dense layer calibrated on x with cfg.
@@ -48,20 +46,10 @@ func TestQATStraightThroughGradient(t *testing.T) {
 	copy(f.Weight.W.Data, wq)
 	copy(f.Bias.W.Data, q.Bias.W.Data)
 	numeric := func(vals []float32) []float64 {
-		orig := slices.Clone(vals)
-		p := make([]float64, len(vals))
-		for i, v := range vals {
-			p[i] = float64(v)
-		}
-		g := fd.Gradient(nil, func(p []float64) float64 {
-			for i, v := range p {
-				vals[i] = float32(v)
-			}
+		return numericGradient(vals, func() float64 {
 			l, _, _ := SoftmaxCrossEntropy(f.Forward(TensorFrom(xq, 3, 6), false), labels, nil)
 			return l
-		}, p, &fd.Settings{Formula: fd.Central, Step: 1e-3})
-		copy(vals, orig)
-		return g
+		})
 	}
 	check := func(what string, analytic []float32, inside []bool, num []float64) {
 		var clipped, passed int

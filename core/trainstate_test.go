@@ -6,20 +6,59 @@ import (
 	"testing"
 )
 
+// dropoutMLP is a small model for train with dropout, whose training
+// depends on the whole history of the random source.
+func dropoutMLP(t *testing.T, train *Dataset) *Model {
+	t.Helper()
+	m, err := Build("mlp:8", []int{2}, train.Classes, BuildOptions{Seed: 4, Dropout: 0.2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Norm = FitStandardizer(train)
+	return m
+}
+
+func TestTrainStateContinuesExactly(t *testing.T) {
+	// Tuning pauses trials and continues them later: 3 epochs then 4 more
+	// with the same TrainState must give the bits of 7 epochs straight, with
+	// dropout and Adam, whose state both depend on the whole history.
+	train, val := rings(300, 1), rings(100, 2)
+	build := func() *Model { return dropoutMLP(t, train) }
+	cfg := TrainConfig{Epochs: 7, BatchSize: 32, Seed: 9, Optimizer: OptimizerConfig{Kind: "adam", LR: 0.01}}
+	straight := build()
+	if _, err := Train(t.Context(), straight, train, val, cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	paused := build()
+	cfg.State = &TrainState{}
+	var vals []float64
+	for _, epochs := range []int{3, 4} {
+		cfg.Epochs = epochs
+		rep, err := Train(t.Context(), paused, train, val, cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range rep.History {
+			vals = append(vals, s.ValAcc)
+		}
+	}
+	for i, p := range straight.Params() {
+		if !slices.Equal(p.W.Data, paused.Params()[i].W.Data) {
+			t.Fatalf("parameter %s differs after continuing", p.Name)
+		}
+	}
+	if len(vals) != 7 {
+		t.Errorf("%d epochs reported, want 7", len(vals))
+	}
+}
+
 // TestTrainStateRoundTripContinuesExactly: a model file plus its encoded
 // training state, loaded in a fresh process's place, train on to the same
 // bits as training straight through (dropout and Adam depend on the whole
 // history).
 func TestTrainStateRoundTripContinuesExactly(t *testing.T) {
 	train, val := rings(300, 1), rings(100, 2)
-	build := func() *Model {
-		m, err := Build("mlp:8", []int{2}, train.Classes, BuildOptions{Seed: 4, Dropout: 0.2})
-		if err != nil {
-			t.Fatal(err)
-		}
-		m.Norm = FitStandardizer(train)
-		return m
-	}
+	build := func() *Model { return dropoutMLP(t, train) }
 	for _, kind := range Optimizers {
 		t.Run(kind, func(t *testing.T) {
 			cfg := TrainConfig{Epochs: 7, BatchSize: 32, Seed: 9, Optimizer: OptimizerConfig{Kind: kind, LR: 0.01}}

@@ -70,6 +70,17 @@ func driveOn(t *testing.T, ctx context.Context, l *lab.Lab, starter lab.Starter,
 	}
 }
 
+// copyFile copies the file src to dst, as a crash would leave it, and
+// reports whether it did.
+func copyFile(t *testing.T, src, dst string) bool {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Error(err)
+		return false
+	}
+	return os.WriteFile(dst, b, 0o644) == nil
+}
+
 // startedTrials returns the trial IDs of the Started events, in order.
 func startedTrials(evs []lab.Event) []int {
 	var ids []int
@@ -255,11 +266,7 @@ func TestStudyResumesAfterACrashWithNoTrialLostOrRunTwice(t *testing.T) {
 			}
 		}
 		if done == 2 {
-			b, err := os.ReadFile(state)
-			if err != nil {
-				t.Error(err)
-			}
-			copied = os.WriteFile(crash, b, 0o644) == nil
+			copied = copyFile(t, state, crash)
 		}
 	})
 	if err != nil || !copied {
@@ -616,11 +623,7 @@ func TestStudySizeObjectiveResumesExactly(t *testing.T) {
 			}
 		}
 		if !copied && reported == 3 {
-			b, err := os.ReadFile(state)
-			if err != nil {
-				t.Error(err)
-			}
-			copied = os.WriteFile(crash, b, 0o644) == nil
+			copied = copyFile(t, state, crash)
 		}
 	})
 	if err != nil || !copied {
