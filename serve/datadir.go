@@ -84,6 +84,23 @@ func (d *dataDir) Resolve(spec string) (string, error) {
 	return d.confine(spec, p)
 }
 
+// ResolveFile is Resolve for a file that is not a dataset (a search space
+// file the TUI reads): a path relative to the data directory, or absolute,
+// always confined to it.
+func (d *dataDir) ResolveFile(path string) (string, error) {
+	if d.root == "" {
+		return "", fmt.Errorf("%q: this server opens no files (it was started without --data-dir)", path)
+	}
+	p := path
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(d.root, p)
+	}
+	if p = filepath.Clean(p); !within(d.root, p) && !within(d.given, p) {
+		return "", fmt.Errorf("%q is outside the data directory; use a file in it (a relative path)", path)
+	}
+	return d.confine(path, p)
+}
+
 // Check vets a dataset spec as the lab will open it, relative paths being
 // relative to the server's working directory; it returns the same errors as
 // Resolve.

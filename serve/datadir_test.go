@@ -91,6 +91,35 @@ func TestResolveConfinesToDataDir(t *testing.T) {
 	}
 }
 
+// TestResolveFileConfinesToDataDir: files the TUI reads itself (a space
+// file) are confined like datasets, and a built-in dataset's name is just
+// a file name there, never a way out.
+func TestResolveFileConfinesToDataDir(t *testing.T) {
+	dir, secret := fixtureDataDir(t)
+	d, err := newDataDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := d.ResolveFile("iris.csv"); err != nil || filepath.Base(got) != "iris.csv" {
+		t.Errorf("ResolveFile(iris.csv) = %q, %v", got, err)
+	}
+	for _, c := range []struct{ path, refused string }{
+		{"../secret.csv", "outside the data directory"},
+		{secret, "outside the data directory"},
+		{"/etc/passwd", "outside the data directory"},
+		{"evil.csv", "links to a file outside"},
+		{"digits", "no such file in the data directory"},
+	} {
+		if got, err := d.ResolveFile(c.path); err == nil || !strings.Contains(err.Error(), c.refused) {
+			t.Errorf("ResolveFile(%q) = %q, %v; want an error saying %q", c.path, got, err, c.refused)
+		}
+	}
+	none, _ := newDataDir("")
+	if _, err := none.ResolveFile("space.yaml"); err == nil || !strings.Contains(err.Error(), "opens no files") {
+		t.Errorf("without a data directory: %v", err)
+	}
+}
+
 // The data directory may itself be reached through a symlink; both
 // spellings of an inside path are accepted.
 func TestResolveThroughLinkedDataDir(t *testing.T) {

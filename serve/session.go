@@ -236,7 +236,8 @@ func (s *Server) newProgram(sess ssh.Session) *tea.Program {
 		r = bm.MakeRenderer(sess)
 		opts = append(opts, bm.MakeOptions(sess)...)
 	}
-	m := tui.New(se.ctx, se.lab, tui.Options{Data: se.data, Seed: se.seed, Renderer: r, Export: refuseExport})
+	m := tui.New(se.ctx, se.lab, tui.Options{Data: se.data, Seed: se.seed, Renderer: r, Export: refuseExport,
+		Open: se.lab.data.ResolveFile})
 	p := tea.NewProgram(m, opts...)
 	if !se.attach(p) {
 		return nil
@@ -244,11 +245,12 @@ func (s *Server) newProgram(sess ssh.Session) *tea.Program {
 	return p
 }
 
-// refuseExport is the TUI's export policy over SSH: a model file would be
-// written on the server, where the remote user cannot fetch it, and
-// anywhere the server may write.
+// refuseExport is the TUI's policy over SSH for files it would write (an
+// exported model, a study file): they would be written on the server,
+// where the remote user cannot fetch them, and anywhere the server may
+// write.
 func refuseExport(string) (string, error) {
-	return "", errors.New("models cannot be saved over SSH: the file would be written on the server")
+	return "", errors.New("files cannot be saved over SSH: they would be written on the server")
 }
 
 // end cleans up after a session: its runs are cancelled and waited for, and

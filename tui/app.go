@@ -47,12 +47,19 @@ type Options struct {
 	Input    io.Reader          // nil: standard input
 	Output   io.Writer          // nil: standard output
 	Renderer *lipgloss.Renderer // nil: lipgloss's default renderer
-	// Export, when set, vets the file a model is to be exported to: it
-	// returns the path to write, or an error that the Results screen shows
-	// instead of writing. It is asked about the suggested name when the file
-	// name input opens, so a policy that refuses every path says so at once.
-	// nil allows every path. optlab serve refuses exports.
+	// Export, when set, vets a file the lab is to write for the user: a
+	// model exported from Results, a study file on the Tune screen. It
+	// returns the path to write, or an error the screen shows instead of
+	// writing. It is asked about the suggested name when the export input
+	// opens, so a policy that refuses every path says so at once. nil
+	// allows every path. optlab serve refuses them all: the files would be
+	// written on the server.
 	Export func(path string) (string, error)
+	// Open, when set, vets a file the TUI reads itself (a search space
+	// file): it returns the path to read, or an error to show instead.
+	// Datasets go through the lab. nil allows every path; optlab serve
+	// allows files in its data directory.
+	Open func(path string) (string, error)
 }
 
 // Run opens the lab on the terminal and returns when the user quits (or ctx
@@ -121,8 +128,8 @@ type common struct {
 	styles *Styles
 	seed   uint64
 	data   string // the dataset spec given on the command line, or ""
-	// export is Options.Export.
-	export func(path string) (string, error)
+	// export and open are Options.Export and Options.Open.
+	export, open func(path string) (string, error)
 }
 
 // Model is the root model.
@@ -139,7 +146,8 @@ type Model struct {
 
 // New returns the root model, for Run and for tests.
 func New(ctx context.Context, l Lab, opt Options) tea.Model {
-	c := &common{ctx: ctx, lab: l, styles: NewStyles(opt.Renderer), seed: opt.Seed, data: opt.Data, export: opt.Export}
+	c := &common{ctx: ctx, lab: l, styles: NewStyles(opt.Renderer), seed: opt.Seed, data: opt.Data, export: opt.Export,
+		open: opt.Open}
 	m := &Model{c: c, keys: newGlobalKeys(), help: help.New()}
 	m.help.Styles = c.styles.Help
 	for _, f := range screenFactories {

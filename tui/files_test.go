@@ -3,6 +3,7 @@ package tui
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -104,4 +105,39 @@ func resultsOf(t *testing.T, m *Model) *resultsScreen {
 	}
 	t.Fatal("no Results screen")
 	return nil
+}
+
+// TestTuneFilesFollowThePolicies: over SSH the Tune screen must not read a
+// space file outside what Options.Open allows (its errors would quote the
+// server's files) nor write a study file Options.Export refuses.
+func TestTuneFilesFollowThePolicies(t *testing.T) {
+	var opened []string
+	m := New(t.Context(), newFakeLab(), Options{Data: "moons", Renderer: plainRenderer(),
+		Open: func(p string) (string, error) {
+			opened = append(opened, p)
+			return "", errors.New(p + " is outside the data directory")
+		},
+		Export: func(string) (string, error) {
+			return "", errors.New("files cannot be saved over SSH")
+		}}).(*Model)
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	showScreen(m, "Tune")
+	s := tune(m)
+	for s.form.focus != ftFile {
+		press(m, "down")
+	}
+	if cmd := press(m, "enter", "ctrl+u", "/etc/passwd", "enter"); cmd != nil {
+		m.Update(cmd())
+	}
+	if len(opened) != 1 || opened[0] != "/etc/passwd" {
+		t.Fatalf("the open policy was asked about %q", opened)
+	}
+	if err := s.form.fields[ftFile].err; err == nil || !strings.Contains(err.Error(), "outside the data directory") {
+		t.Fatalf("space file field error %v, want the policy's", err)
+	}
+	press(m, "enter", "ctrl+u", "enter") // no space file
+	setStudyFile(m, filepath.Join(t.TempDir(), "study.json"))
+	if cmd := press(m, "s"); cmd != nil || !strings.Contains(s.notice, "files cannot be saved over SSH") {
+		t.Fatalf("start with a refused study file: cmd %v, notice %q", cmd != nil, s.notice)
+	}
 }

@@ -2,7 +2,6 @@ package tui
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -175,7 +174,7 @@ func (s *resultsScreen) handleKey(msg tea.KeyMsg) tea.Cmd {
 				s.notice, s.noticeBad = "export cancelled: no file name", true
 				return nil
 			}
-			path, err := s.c.vetExport(path)
+			path, err := s.c.vetExport(homePath(path))
 			if err != nil {
 				s.notice, s.noticeBad = "export refused: "+err.Error(), true
 				return nil
@@ -249,14 +248,8 @@ func exportModel(r *lab.Result, path string) tea.Cmd {
 	info := r.Data.ModelInfo(r.Task)
 	info.TestAccuracy, info.Epochs, info.Seed = r.TestAccuracy, r.Epochs, r.Seed
 	return func() tea.Msg {
-		p := path
-		if rest, ok := strings.CutPrefix(p, "~/"); ok {
-			if home, err := os.UserHomeDir(); err == nil {
-				p = filepath.Join(home, rest)
-			}
-		}
-		n, err := core.SaveModel(p, m, info)
-		return exportedMsg{run: id, path: p, bytes: n, err: err}
+		n, err := core.SaveModel(path, m, info)
+		return exportedMsg{run: id, path: path, bytes: n, err: err}
 	}
 }
 

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -17,8 +19,9 @@ import (
 	"github.com/optlab/optlab/lab"
 )
 
-// The Tune screen's fields, in order: the settings, the space file, then
-// (from numTuneFields on) the search space's parameters, one field each.
+// The Tune screen's fields, in order: the settings, the space file, the
+// study file, then (from numTuneFields on) the search space's parameters,
+// one field each.
 const (
 	ftStrategy = iota
 	ftTrials
@@ -28,6 +31,7 @@ const (
 	ftMedian
 	ftSeed
 	ftFile
+	ftStudy
 	numTuneFields
 )
 
@@ -38,15 +42,30 @@ var tuneObjectives = []string{"accuracy", "accuracy,latency", "accuracy,size"}
 // Messages of the Tune screen. tag numbers the studies the screen has
 // started, so that a message about an earlier one is dropped.
 type (
-	// tuneCreatedMsg carries a new study, made in a Cmd, not yet running.
+	// tuneCreatedMsg carries a study made (or resumed from its file) in a
+	// Cmd, not yet running.
 	tuneCreatedMsg struct {
 		tag     int
 		study   *lab.TuneStudy
+		snap    lab.TuneSnapshot   // the study as made: a resumed one's trials so far
+		path    string             // its study file as typed; "" for none
+		full    string             // path with ~/ expanded
+		resumed bool               // it was read from path
 		ctx     context.Context    // the study's, for Run
 		cancel  context.CancelFunc // cancels ctx
 		done    chan struct{}      // closed when Run returns
 		workers int
 		err     error
+	}
+	// tuneStudyFileMsg is what the study file at path holds, read in a
+	// Cmd: nothing yet (a new study is saved there), a saved study, or why
+	// it cannot be used.
+	tuneStudyFileMsg struct {
+		path   string // as typed
+		full   string // with ~/ expanded
+		exists bool
+		snap   lab.TuneSnapshot // the saved study, when it exists
+		err    error
 	}
 	// tuneSnapMsg is a snapshot taken after the study changed.
 	tuneSnapMsg struct {
@@ -96,17 +115,25 @@ type tuneScreen struct {
 	fileErr     error      // why fileErrPath could not be read
 	fileErrPath string
 
-	tag    int
-	state  runState
-	study  *lab.TuneStudy
-	cancel context.CancelFunc
-	done   chan struct{} // closed when the study's Run returns
-	snap   *lab.TuneSnapshot
-	result *lab.Result
-	err    error
-	order  []int // indices into snap.Trials, best first
-	sel    int   // the selected trial's ID
-	param  int   // the parameter the scatter shows
+	// The study file: what the last read of it found, and how the study
+	// it holds differs from the form's (its values, "" when alike).
+	studyInfo *tuneStudyFileMsg
+	studyDiff string
+
+	tag     int
+	state   runState
+	study   *lab.TuneStudy
+	runs    *studyLab // the Lab as the study uses it
+	runPath string    // the study file of the study on view, as typed; "" for none
+	runFull string    // runPath with ~/ expanded
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when the study's Run returns
+	snap    *lab.TuneSnapshot
+	result  *lab.Result
+	err     error
+	order   []int // indices into snap.Trials, best first
+	sel     int   // the selected trial's ID
+	param   int   // the parameter the scatter shows
 
 	w, h int
 	// Drawn when the snapshot or the size change.
@@ -150,6 +177,10 @@ func newTuneScreen(c *common) screen {
 	f[ftFile].input.CharLimit = 256
 	f[ftFile].input.Placeholder = "a YAML file (optional)"
 	f[ftFile].input.PlaceholderStyle = st.Muted
+	f[ftStudy] = newField(st, "study file", "", s.validStudy)
+	f[ftStudy].input.CharLimit = 256
+	f[ftStudy].input.Placeholder = "save and resume (optional)"
+	f[ftStudy].input.PlaceholderStyle = st.Muted
 	s.form = techForm{fields: f, keys: newFormKeys()}
 	s.setSpace(lab.DefaultSpace(), "default")
 	s.updateKeys()
@@ -187,6 +218,11 @@ func (s *tuneScreen) updateKeys() {
 	onForm := s.showForm
 	ed := onForm && s.form.editing
 	k.Start.SetEnabled(onForm && !ed && !s.adding)
+	if s.resumes() {
+		k.Start.SetHelp("s", "resume study")
+	} else {
+		k.Start.SetHelp("s", "start study")
+	}
 	k.Add.SetEnabled(onForm && !ed && !s.adding && len(s.missing()) > 0)
 	k.Remove.SetEnabled(onForm && !ed && !s.adding && s.form.focus >= numTuneFields)
 	for _, b := range []*key.Binding{&k.Pick, &k.PickNext, &k.Confirm, &k.Dismiss} {
@@ -217,10 +253,57 @@ func (s *tuneScreen) FullHelp() [][]key.Binding {
 
 // observe passes every lab event to the running study, which never blocks.
 func (s *tuneScreen) observe(e lab.Event) tea.Cmd {
-	if s.study != nil && s.state == runRunning {
-		s.study.Observe(e)
+	if s.study == nil || s.state != runRunning {
+		return nil
 	}
+	if e.Kind == lab.Failed && errors.Is(e.Err, context.Canceled) && s.runs.cancelledElsewhere(e.Run) {
+		// The lab cancelled a trial's run that the study did not: the lab
+		// is quitting (q cancels every run). The study is interrupted
+		// before it hears of the run, so that the trial stays resumable in
+		// the study file rather than ending as cancelled.
+		st, cancel := s.study, s.cancel
+		return func() tea.Msg { cancel(); st.Observe(e); return nil }
+	}
+	s.study.Observe(e)
 	return nil
+}
+
+// studyLab is the Lab as a study uses it (lab.Starter). It notes the
+// study's runs and those the study cancelled itself (x), so that observe
+// tells a run cancelled from outside the study from a cancelled trial.
+type studyLab struct {
+	Lab
+	mu   sync.Mutex
+	runs map[lab.RunID]bool // the study's runs: true for those it cancelled
+}
+
+// newStudyLab returns l as a new study uses it.
+func newStudyLab(l Lab) *studyLab { return &studyLab{Lab: l, runs: map[lab.RunID]bool{}} }
+
+// Start starts a run of the study, noting it.
+func (l *studyLab) Start(ctx context.Context, task string, config any, job lab.Job) lab.RunID {
+	id := l.Lab.Start(ctx, task, config, job)
+	l.mu.Lock()
+	l.runs[id] = false
+	l.mu.Unlock()
+	return id
+}
+
+// Cancel cancels a run of the study, noting that the study did.
+func (l *studyLab) Cancel(id lab.RunID) {
+	l.mu.Lock()
+	l.runs[id] = true
+	l.mu.Unlock()
+	l.Lab.Cancel(id)
+}
+
+// cancelledElsewhere says run id is the study's and the study did not
+// cancel it.
+func (l *studyLab) cancelledElsewhere(id lab.RunID) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	own, ok := l.runs[id]
+	return ok && !own
 }
 
 func (s *tuneScreen) Update(msg tea.Msg) tea.Cmd {
@@ -229,11 +312,16 @@ func (s *tuneScreen) Update(msg tea.Msg) tea.Cmd {
 	case tea.KeyMsg:
 		cmd := s.handleKey(msg)
 		s.refreshSpace()
+		s.refreshStudy()
 		return cmd
 	case tuneSpaceMsg:
 		s.spaceLoaded(msg)
+		s.refreshStudy()
+	case tuneStudyFileMsg:
+		s.studyRead(msg)
 	case datasetChosenMsg:
 		s.data = msg.name
+		s.refreshStudy()
 	case labEventMsg:
 		// A trial's run: tell the other screens which data it trains on,
 		// so its model can be pruned or quantized on the same split.
@@ -256,7 +344,7 @@ func (s *tuneScreen) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		s.result, s.err = msg.res, msg.err
-		if strings.HasPrefix(s.notice, "cancelling") {
+		if strings.HasPrefix(s.notice, "cancelling") || strings.HasPrefix(s.notice, "saving the study") {
 			s.notice = ""
 		}
 		switch {
@@ -267,7 +355,19 @@ func (s *tuneScreen) Update(msg tea.Msg) tea.Cmd {
 		default:
 			s.state = runFailed
 		}
+		switch {
+		case s.runPath == "":
+		case s.state == runDone:
+			s.notice, s.noticeBad = "study saved in "+s.runFull, false
+		case s.state == runCancelled:
+			s.notice, s.noticeBad = "study saved in "+s.runFull+": on the form (n), s resumes it", false
+		}
 		s.setSnap(msg.snap)
+		// The file has changed: what the form says of it is read again.
+		if p := s.form.fields[ftStudy].value(); p != "" {
+			s.studyInfo = nil
+			return s.readStudyFile(p)
+		}
 	case tuneNoticeMsg:
 		if msg.tag == s.tag {
 			s.notice, s.noticeBad = msg.text, msg.bad
@@ -313,7 +413,7 @@ func (s *tuneScreen) handleKey(msg tea.KeyMsg) tea.Cmd {
 		s.param = (s.param + 1) % len(s.scatterAxes())
 		s.redraw()
 	case key.Matches(msg, k.New):
-		s.showForm = true
+		s.showForm, s.notice = true, "" // the study's notices are not the form's
 	case key.Matches(msg, k.Baseline):
 		return s.makeBaseline()
 	case key.Matches(msg, k.Cancel) && s.state == runRunning:
@@ -399,21 +499,33 @@ func (s *tuneScreen) tuneSpec() (lab.TuneSpec, int) {
 	return spec, whole(ftWorkers)
 }
 
-// start validates the form and returns the Cmd that makes the study; the
-// study starts running when it arrives (created).
+// start validates the form and returns the Cmd that makes the study, or
+// resumes the one the study file holds (whose spec wins over the form's:
+// only the workers are the form's); the study starts running when it
+// arrives (created).
 func (s *tuneScreen) start() tea.Cmd {
 	if s.running() {
 		s.notice, s.noticeBad = "a study is already running: X cancels it", true
 		return nil
 	}
-	if p := s.formProblem(); p != "" {
+	path, info := s.form.fields[ftStudy].value(), s.studyInfo
+	if path != "" && (info == nil || info.path != path) {
+		s.notice, s.noticeBad = "cannot start: the study file is still being read", true
+		return nil
+	}
+	resume := s.resumes()
+	if p := s.startProblem(resume); p != "" {
 		s.notice, s.noticeBad = "cannot start: "+p, true
 		return nil
 	}
 	spec, workers := s.tuneSpec()
-	if _, err := spec.Search.Resolve(spec.Space); err != nil {
+	if _, err := spec.Search.Resolve(spec.Space); err != nil && !resume {
 		s.notice, s.noticeBad = "cannot start: "+err.Error(), true
 		return nil
+	}
+	full := ""
+	if info != nil {
+		full = info.full
 	}
 	s.tag++
 	s.state, s.notice, s.noticeBad = runPending, "", false
@@ -421,13 +533,49 @@ func (s *tuneScreen) start() tea.Cmd {
 	tag, parent := s.tag, s.c.ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithCancel(parent)
-		st, err := lab.NewTuneStudy(spec, "")
+		st, err := openTuneStudy(spec, full, resume)
 		if err != nil {
 			cancel()
 			return tuneCreatedMsg{tag: tag, err: err}
 		}
-		return tuneCreatedMsg{tag: tag, study: st, ctx: ctx, cancel: cancel, done: make(chan struct{}), workers: workers}
+		return tuneCreatedMsg{tag: tag, study: st, snap: st.Snapshot(), path: path, full: full, resumed: resume,
+			ctx: ctx, cancel: cancel, done: make(chan struct{}), workers: workers}
 	}
+}
+
+// startProblem is what keeps the form from starting: the first problem of
+// the form, or, to resume a study as its file saved it, of the fields that
+// still count (the workers and the file).
+func (s *tuneScreen) startProblem(resume bool) string {
+	if !resume {
+		return s.formProblem()
+	}
+	for _, i := range []int{ftWorkers, ftStudy} {
+		fl := s.form.fields[i]
+		if fl.check(); fl.err != nil {
+			return fl.label + ": " + fl.err.Error()
+		}
+	}
+	return ""
+}
+
+// openTuneStudy makes the study: resumed from the file at path, new and
+// saved there as it runs, or (no path) in memory only. A new study never
+// replaces a file, even one that appeared after the form read the path.
+func openTuneStudy(spec lab.TuneSpec, path string, resume bool) (*lab.TuneStudy, error) {
+	switch {
+	case resume:
+		return lab.ResumeTuneStudy(path)
+	case path == "":
+		return lab.NewTuneStudy(spec, "")
+	}
+	switch _, err := os.Stat(path); {
+	case err == nil:
+		return nil, fmt.Errorf("%s exists now: enter on the study file reads it", path)
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, err
+	}
+	return lab.NewTuneStudy(spec, path)
 }
 
 // created puts a new study on view and returns the Cmds that run it and
@@ -445,14 +593,37 @@ func (s *tuneScreen) created(msg tuneCreatedMsg) tea.Cmd {
 		return nil
 	}
 	s.study, s.cancel, s.done, s.state, s.showForm = msg.study, msg.cancel, msg.done, runRunning, false
-	snap := lab.TuneSnapshot{Spec: msg.study.Spec()}
-	s.setSnap(snap)
-	return tea.Batch(runStudy(msg.tag, msg.ctx, s.c.lab, msg.study, msg.cancel, msg.done, msg.workers),
+	s.runs, s.runPath, s.runFull = newStudyLab(s.c.lab), msg.path, msg.full
+	switch {
+	case msg.resumed:
+		ended, going := endedTrials(msg.snap)
+		s.notice = fmt.Sprintf("resumed %s: %d trials ended, %d to go on", msg.full, ended, going)
+	case msg.path != "":
+		s.notice = "saving the study to " + msg.full
+	}
+	if msg.path != "" {
+		s.studyInfo = nil // the running study's file: what was read of it no longer holds
+	}
+	s.setSnap(msg.snap)
+	return tea.Batch(runStudy(msg.tag, msg.ctx, s.runs, msg.study, msg.cancel, msg.done, msg.workers),
 		waitStudy(msg.tag, msg.study, msg.done))
 }
 
+// endedTrials counts a study's trials that have ended and those that have
+// not (training, paused, or to train again after a resume).
+func endedTrials(snap lab.TuneSnapshot) (ended, going int) {
+	for _, t := range snap.Trials {
+		if t.Status == lab.TrialRunning || t.Status == lab.TrialPaused {
+			going++
+		} else {
+			ended++
+		}
+	}
+	return ended, going
+}
+
 // runStudy returns the Cmd that runs the study to its end on ctx.
-func runStudy(tag int, ctx context.Context, l Lab, st *lab.TuneStudy, cancel context.CancelFunc, done chan struct{}, workers int) tea.Cmd {
+func runStudy(tag int, ctx context.Context, l lab.Starter, st *lab.TuneStudy, cancel context.CancelFunc, done chan struct{}, workers int) tea.Cmd {
 	return func() tea.Msg {
 		res, err := st.Run(ctx, l, workers)
 		close(done)

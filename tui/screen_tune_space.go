@@ -1,7 +1,10 @@
 package tui
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -14,9 +17,10 @@ import (
 	"github.com/optlab/optlab/lab"
 )
 
-// The Tune screen's search-space editor. The space's parameters are the
-// form's fields from numTuneFields on, one per parameter, labelled with its
-// name and holding its range, list or value in lab.FormatDim's syntax.
+// The Tune screen's search-space editor, and its study file. The space's
+// parameters are the form's fields from numTuneFields on, one per
+// parameter, labelled with its name and holding its range, list or value
+// in lab.FormatDim's syntax.
 
 // spaceLabelW is the width of the space rows' name column: the longest
 // parameter name (weight_decay) and a space.
@@ -133,13 +137,22 @@ func (s *tuneScreen) spaceKey(msg tea.KeyMsg) {
 	}
 }
 
-// kept follows an edit of field i that was kept: a space file is read, and
-// a parameter written as it was understood (1e-3..0.01 as 1e-3 .. 0.01).
+// kept follows an edit of field i that was kept: a space file is read, a
+// study file looked at, and a parameter written as it was understood
+// (1e-3..0.01 as 1e-3 .. 0.01).
 func (s *tuneScreen) kept(i int) tea.Cmd {
 	fl := s.form.fields[i]
 	switch {
 	case i == ftFile && fl.value() != "":
-		return loadSpace(fl.value())
+		return s.loadSpace(fl.value())
+	case i == ftStudy:
+		s.studyInfo = nil
+		// The running study's own file is not read: reading a study
+		// clears its unfinished checkpoint writes. It is read when the
+		// study ends.
+		if fl.value() != "" && !(s.running() && fl.value() == s.runPath) {
+			return s.readStudyFile(fl.value())
+		}
 	case i >= numTuneFields && fl.err == nil:
 		d, _ := lab.ParseDimText(fl.label, fl.value())
 		fl.input.SetValue(lab.FormatDim(d))
@@ -147,10 +160,15 @@ func (s *tuneScreen) kept(i int) tea.Cmd {
 	return nil
 }
 
-// loadSpace returns the Cmd that reads the space file at path.
-func loadSpace(path string) tea.Cmd {
+// loadSpace returns the Cmd that reads the space file at path, if the
+// lab's policy lets the TUI open it (Options.Open).
+func (s *tuneScreen) loadSpace(path string) tea.Cmd {
+	full, err := s.c.vetOpen(homePath(path))
 	return func() tea.Msg {
-		sp, err := lab.ReadSpace(path)
+		if err != nil {
+			return tuneSpaceMsg{path: path, err: err}
+		}
+		sp, err := lab.ReadSpace(full)
 		return tuneSpaceMsg{path: path, space: sp, err: err}
 	}
 }
@@ -177,6 +195,181 @@ func (s *tuneScreen) validFile(path string) error {
 		return s.fileErr
 	}
 	return nil
+}
+
+// readStudyFile returns the Cmd that looks at the study file at path: a
+// study it holds is read in full (lab.ResumeTuneStudy), so that a damaged
+// one is refused before s. A study file is written as the study runs, so
+// the lab's policy for files it writes decides first (Options.Export).
+func (s *tuneScreen) readStudyFile(path string) tea.Cmd {
+	full, vetErr := s.c.vetExport(homePath(path))
+	return func() tea.Msg {
+		msg := tuneStudyFileMsg{path: path, full: full}
+		if vetErr != nil {
+			msg.full, msg.err = path, vetErr
+			return msg
+		}
+		switch _, err := os.Stat(msg.full); {
+		case errors.Is(err, os.ErrNotExist):
+			if fi, err := os.Stat(filepath.Dir(msg.full)); err != nil || !fi.IsDir() {
+				msg.err = errors.New("its directory does not exist")
+			}
+		case err != nil:
+			msg.err = err
+		default:
+			msg.exists = true
+			st, err := lab.ResumeTuneStudy(msg.full)
+			if err != nil {
+				msg.err = withoutPath(err, msg.full)
+			} else {
+				msg.snap = st.Snapshot()
+			}
+		}
+		return msg
+	}
+}
+
+// withoutPath drops the file's path from the front of err's text ("PATH is
+// not …", "PATH: …"), which the field shows already.
+func withoutPath(err error, path string) error {
+	for _, sep := range []string{" is ", ": "} {
+		if rest, ok := strings.CutPrefix(err.Error(), path+sep); ok {
+			return errors.New(rest)
+		}
+	}
+	return err
+}
+
+// studyRead takes what the study file holds, unless the field has changed
+// since.
+func (s *tuneScreen) studyRead(msg tuneStudyFileMsg) {
+	fl := s.form.fields[ftStudy]
+	if fl.value() != msg.path {
+		return
+	}
+	s.studyInfo = &msg
+	fl.check()
+	s.refreshStudy()
+}
+
+// validStudy shows why the study file named could not be used.
+func (s *tuneScreen) validStudy(path string) error {
+	if info := s.studyInfo; info != nil && path != "" && info.path == path {
+		return info.err
+	}
+	return nil
+}
+
+// resumes says s resumes the study the study file holds.
+func (s *tuneScreen) resumes() bool {
+	info := s.studyInfo
+	return info != nil && info.exists && info.err == nil && info.path == s.form.fields[ftStudy].value()
+}
+
+// refreshStudy compares the study the study file holds with the form's,
+// and names what differs, with the file's values: they are what s resumes.
+func (s *tuneScreen) refreshStudy() {
+	s.studyDiff = ""
+	if !s.resumes() {
+		return
+	}
+	saved, form := s.studyInfo.snap.Spec, s.form.fields
+	v := func(i int) string { return form[i].value() }
+	trials, _ := strconv.Atoi(v(ftTrials))
+	if v(ftStrategy) == "grid" && s.grid > 0 {
+		trials = min(trials, s.grid) // as the search resolves it
+	}
+	ss := saved.Search
+	var diffs []string
+	add := func(differ bool, what string, val any) {
+		if differ {
+			diffs = append(diffs, fmt.Sprintf("%s %v", what, val))
+		}
+	}
+	add(splitDefaults(saved.Data) != splitDefaults(lab.DataSpec{Name: s.data, Seed: s.c.seed}), "data", dataName(saved.Data))
+	add(ss.Strategy != v(ftStrategy), "strategy", ss.Strategy)
+	add(ss.Trials != trials, "trials", ss.Trials)
+	add(strconv.Itoa(ss.MaxEpochs) != v(ftEpochs), "max epochs", ss.MaxEpochs)
+	add(strings.Join(saved.Objectives, ",") != v(ftObjective), "objective", strings.Join(saved.Objectives, ","))
+	add(ss.Median != (v(ftMedian) == "yes"), "median stop", map[bool]string{true: "yes", false: "no"}[ss.Median])
+	add(strconv.FormatUint(ss.Seed, 10) != v(ftSeed), "seed", ss.Seed)
+	diffs = append(diffs, spaceDiff(saved.Space, s.space)...)
+	s.studyDiff = strings.Join(diffs, " · ")
+}
+
+// splitDefaults fills in a data spec's default split fractions, so that a
+// study file that names them equals the form's, which does not.
+func splitDefaults(d lab.DataSpec) lab.DataSpec {
+	if d.TestFrac == 0 {
+		d.TestFrac = lab.DefaultTestFrac
+	}
+	if d.ValFrac == 0 {
+		d.ValFrac = lab.DefaultValFrac
+	}
+	return d
+}
+
+// spaceDiff names how a saved space differs from the form's (nil while it
+// has a problem): the saved parameters, when they are not the form's, or
+// else the saved ranges that differ.
+func spaceDiff(saved, form core.Space) []string {
+	names := func(sp core.Space) []string {
+		var out []string
+		for _, d := range sp {
+			out = append(out, d.Name)
+		}
+		return out
+	}
+	if !slices.Equal(names(saved), names(form)) {
+		return []string{"space of " + strings.Join(names(saved), ", ")}
+	}
+	var out []string
+	for i, d := range saved {
+		a, _ := json.Marshal(d)
+		b, _ := json.Marshal(form[i])
+		if string(a) != string(b) {
+			out = append(out, d.Name+" "+lab.FormatDim(d))
+		}
+	}
+	return out
+}
+
+// studyNotes are the lines under the study file: what the file holds and
+// what s does with it, and how its study differs from the form's; a file
+// that cannot be used says why on the field's own error line instead.
+func (s *tuneScreen) studyNotes(w int) []string {
+	st := s.c.styles
+	path, info := s.form.fields[ftStudy].value(), s.studyInfo
+	note, diff := "", ""
+	switch {
+	case path == "" || info != nil && info.err != nil:
+		return nil
+	case info == nil && s.running() && path == s.runPath:
+		note = "the running study saves here"
+	case info == nil || info.path != path:
+		note = "reading…"
+	case !info.exists:
+		note = "a new file: the study is saved here as it runs"
+	default:
+		sn := info.snap
+		state, action := "interrupted", "s resumes it"
+		if sn.Done {
+			state, action = "finished", "s shows it"
+		}
+		ended, _ := endedTrials(sn)
+		note = fmt.Sprintf("%s %s study on %s · %d/%d trials ended", state, sn.Spec.Search.Strategy,
+			dataName(sn.Spec.Data), ended, sn.Spec.Search.Trials)
+		if s.studyDiff != "" {
+			action += " as saved"
+			diff = "differs from the form: it has " + s.studyDiff
+		}
+		note += " · " + action
+	}
+	lines := []string{indent(wrapUpTo(st.Muted, note, w-2, 2), 2)}
+	if diff != "" {
+		lines = append(lines, indent(wrapUpTo(st.Warn, diff, w-2, 2), 2))
+	}
+	return lines
 }
 
 // spaceInputW is how wide a space row's text shows while edited.
@@ -297,6 +490,11 @@ func (s *tuneScreen) spaceView(w, h int) string {
 	if fl := f.fields[ftFile]; fl.err != nil {
 		top = append(top, under(fl))
 	}
+	top = append(top, row(ftStudy))
+	if fl := f.fields[ftStudy]; fl.err != nil {
+		top = append(top, under(fl))
+	}
+	top = append(top, s.studyNotes(w)...)
 
 	rows := s.spaceRows()
 	errRow := slices.IndexFunc(rows, func(fl *field) bool { return fl.err != nil })

@@ -1,21 +1,26 @@
 package tui
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/optlab/optlab/core"
 	"github.com/optlab/optlab/lab"
 )
 
-// Tests of the Tune screen's search-space editor. On the form, the space
-// file is 7 downs from the strategy and the first parameter (lr) 8.
+// Tests of the Tune screen's search-space editor and study file. On the
+// form, the space file is 7 downs from the strategy, the study file 8 and
+// the first parameter (lr) 9.
 
 // tuneSpaceStates are the editor's states for the golden and layout tests.
 var tuneSpaceStates = []struct {
@@ -24,17 +29,46 @@ var tuneSpaceStates = []struct {
 }{
 	{"tune-space-invalid", func(_ testing.TB, m *Model) {
 		showScreen(m, "Tune")
-		press(m, "down", "down", "down", "down", "down", "down", "down", "down")
+		press(m, "down", "down", "down", "down", "down", "down", "down", "down", "down")
 		press(m, "enter", "ctrl+u", "log-uniform 0 .. 0.1", "enter")
 	}},
 	{"tune-space-add", func(_ testing.TB, m *Model) {
 		showScreen(m, "Tune")
 		press(m, "left") // grid
-		for range 15 {
+		for range 16 {
 			press(m, "down") // dropout
 		}
 		press(m, "d", "a", "right") // the picker on model
 	}},
+	{"tune-study-file", func(t testing.TB, m *Model) {
+		t.Setenv("HOME", t.TempDir()) // the field shows ~/study.json, the same on every machine
+		home, _ := os.UserHomeDir()
+		savedStudy(t, filepath.Join(home, "study.json"))
+		showScreen(m, "Tune")
+		setStudyFile(m, "~/study.json")
+	}},
+}
+
+// savedStudy writes the state file of a study that has not run yet, which
+// differs from the form's defaults in its trials, max epochs and seed.
+func savedStudy(t testing.TB, path string) {
+	t.Helper()
+	spec := lab.TuneSpec{Data: lab.DataSpec{Name: "moons", Seed: 1},
+		Search: core.SearchConfig{Strategy: "random", Trials: 2, MaxEpochs: 3, Seed: 7}}
+	if _, err := lab.NewTuneStudy(spec, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// setStudyFile enters path in the study file field and reads the file, as
+// the runtime would run the Cmd that reads it.
+func setStudyFile(m *Model, path string) {
+	for tune(m).form.focus != ftStudy {
+		press(m, "down")
+	}
+	if cmd := press(m, "enter", "ctrl+u", path, "enter"); cmd != nil {
+		m.Update(cmd())
+	}
 }
 
 func init() {
@@ -50,7 +84,7 @@ func TestTuneSpaceEditsReachTheStudy(t *testing.T) {
 	s := tune(m)
 	press(m, "left", "down") // grid; trials
 	editRow(m, "5000")
-	for range 7 {
+	for range 8 {
 		press(m, "down") // lr
 	}
 	editRow(m, "log-uniform 1e-3..1e-2 points 2")
@@ -104,7 +138,7 @@ func TestTuneInvalidSpaceBlocksStart(t *testing.T) {
 	m, f := newTestModel(t, 120, 40)
 	showScreen(m, "Tune")
 	s := tune(m)
-	for range 8 {
+	for range 9 {
 		press(m, "down") // lr
 	}
 	editRow(m, "log-uniform 0 .. 0.1")
@@ -212,5 +246,287 @@ func TestTuneSpaceKeepsTheFocusedRowOnView(t *testing.T) {
 		if v := ansi.Strip(m.View()); !strings.Contains(v, "› "+name+" ") {
 			t.Fatalf("the focused row %s is not on view:\n%s", name, v)
 		}
+	}
+}
+
+// liveTune drives the root model on a real lab as the runtime would: Cmds
+// run on goroutines, and their messages and the lab's events reach Update
+// on the test's goroutine.
+type liveTune struct {
+	t       *testing.T
+	m       *Model
+	msgs    chan tea.Msg
+	quit    chan struct{}
+	started []lab.TrialConfig // the trial runs started, in order
+	trained map[int]bool      // the trials that reported an epoch
+	created []tuneCreatedMsg  // the studies made, in order
+}
+
+// newLiveTune returns the driver of a model of size 120×40 on a lab with
+// one worker, on the Tune screen.
+func newLiveTune(t *testing.T) (*liveTune, *lab.Lab) {
+	l := lab.New(lab.Options{Workers: 1})
+	t.Cleanup(func() { l.Shutdown(10 * time.Second) })
+	m := New(t.Context(), l, Options{Data: "moons", Seed: 1, Renderer: plainRenderer()}).(*Model)
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	d := &liveTune{t: t, m: m, msgs: make(chan tea.Msg, 64), quit: make(chan struct{}), trained: map[int]bool{}}
+	t.Cleanup(func() { close(d.quit) }) // runs first: the lab's listener returns once Shutdown closes the stream
+	d.exec(waitForEvent(l.Events()))
+	showScreen(m, "Tune")
+	return d, l
+}
+
+// exec runs cmd on a goroutine, as the runtime does, and queues its message.
+func (d *liveTune) exec(cmd tea.Cmd) {
+	if cmd == nil {
+		return
+	}
+	go func() {
+		msg := cmd()
+		select {
+		case d.msgs <- msg:
+		case <-d.quit:
+		}
+	}()
+}
+
+// press presses keys, running the Cmds they return.
+func (d *liveTune) press(keys ...string) {
+	for _, k := range keys {
+		d.exec(press(d.m, k))
+	}
+}
+
+// until handles messages until cond holds, failing after a minute.
+func (d *liveTune) until(what string, cond func() bool) {
+	d.t.Helper()
+	deadline := time.After(time.Minute)
+	for !cond() {
+		select {
+		case msg := <-d.msgs:
+			d.handle(msg)
+		case <-deadline:
+			d.t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func (d *liveTune) handle(msg tea.Msg) {
+	switch msg := msg.(type) {
+	case nil:
+		return
+	case tea.BatchMsg:
+		for _, c := range msg {
+			d.exec(c)
+		}
+		return
+	case labEventMsg:
+		if c, ok := msg.Config.(lab.TrialConfig); ok && msg.Kind == lab.Started {
+			d.started = append(d.started, c)
+		}
+		if msg.Kind == lab.Progress && msg.Stats.EpochDone {
+			d.trained[msg.Stats.Trial] = true
+		}
+	case tuneCreatedMsg:
+		d.created = append(d.created, msg)
+	}
+	_, cmd := d.m.Update(msg)
+	d.exec(cmd)
+}
+
+// endedIDs are the trials of snap that have ended.
+func endedIDs(snap *lab.TuneSnapshot) []int {
+	var ids []int
+	for _, t := range snap.Trials {
+		if t.Status != lab.TrialRunning && t.Status != lab.TrialPaused {
+			ids = append(ids, t.ID)
+		}
+	}
+	return ids
+}
+
+func TestTuneStudyFileSavesAndResumes(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	home, _ := os.UserHomeDir()
+	path := filepath.Join(home, "study.json")
+	d, l := newLiveTune(t)
+	s := tune(d.m)
+	// Many tiny trials, one at a time: the study is cancelled long before
+	// its end.
+	d.press("down", "enter", "ctrl+u", "200", "enter", "down", "enter", "ctrl+u", "1", "enter",
+		"down", "enter", "ctrl+u", "2", "enter")
+	for s.form.focus != ftStudy {
+		d.press("down")
+	}
+	d.press("enter", "ctrl+u", "~/study.json", "enter")
+	d.until("the study file to be read", func() bool { return s.studyInfo != nil })
+	if v := ansi.Strip(d.m.View()); !strings.Contains(v, "a new file: the study is saved here as it runs") {
+		t.Fatalf("the form does not say the file is new:\n%s", v)
+	}
+	d.press("s")
+	d.until("the study to run", func() bool { return s.state == runRunning })
+	b, err := os.ReadFile(path)
+	var state struct{ Format string }
+	if err != nil || json.Unmarshal(b, &state) != nil || state.Format != "optlab-study" {
+		t.Fatalf("%s is not a study file (%v): %.80q", path, err, b)
+	}
+	if !strings.Contains(s.notice, "saving the study to "+path) {
+		t.Fatalf("notice %q", s.notice)
+	}
+
+	// X cancels the study once two trials have ended; the file keeps it.
+	d.until("two trials to end", func() bool { return s.snap != nil && len(endedIDs(s.snap)) >= 2 })
+	d.press("X")
+	d.until("the study to be cancelled", func() bool { return s.state == runCancelled })
+	if !strings.Contains(s.notice, "study saved in "+path) {
+		t.Fatalf("after X: notice %q", s.notice)
+	}
+	d.press("n")
+	d.until("the study file to be read again", func() bool { return s.studyInfo != nil })
+	// A trial whose last epoch was done as X came still records its
+	// result, after Run has returned: once its run has ended, the file is
+	// read once more (enter, enter on the field), to compare with it.
+	waitFor(t, func() bool { return len(l.Running()) == 0 })
+	d.press("enter", "enter")
+	d.until("the study file to be read once more", func() bool { return s.studyInfo != nil })
+	before := s.studyInfo.snap
+	ended := endedIDs(&before)
+	want := fmt.Sprintf("interrupted random study on moons · %d/200 trials ended · s resumes it", len(ended))
+	if v := ansi.Strip(d.m.View()); !strings.Contains(v, want) || !strings.Contains(v, "s resume study") {
+		t.Fatalf("the form lacks %q and the key s resume study:\n%s", want, v)
+	}
+
+	// s resumes it: the trials that had ended are there as they were, and
+	// none of them trains again.
+	d.press("s")
+	d.until("the study to be resumed", func() bool { return len(d.created) == 2 && s.state == runRunning })
+	resumed := d.created[1]
+	if !resumed.resumed || resumed.full != path {
+		t.Fatalf("the second study was not resumed from %s: %+v", path, resumed)
+	}
+	records := func(snap lab.TuneSnapshot) map[int]lab.TrialRecord {
+		out := map[int]lab.TrialRecord{}
+		for _, tr := range snap.Trials {
+			if slices.Contains(ended, tr.ID) {
+				tr.Run = 0 // a run of the earlier session
+				out[tr.ID] = tr
+			}
+		}
+		return out
+	}
+	if got, want := records(resumed.snap), records(before); !reflect.DeepEqual(got, want) {
+		t.Fatalf("the resumed study's ended trials\n %+v\nwant\n %+v", got, want)
+	}
+	from := len(d.started)
+	d.until("a new trial to end", func() bool { return len(endedIDs(s.snap)) > len(ended) })
+	for _, c := range d.started[from:] {
+		if slices.Contains(ended, c.Trial) {
+			t.Errorf("trial %d, which had ended, ran again: %+v", c.Trial, c)
+		}
+	}
+	updates, _ := s.study.Updates(0)
+	for _, u := range updates {
+		if slices.Contains(ended, u.Trial) {
+			t.Errorf("the resumed study updated trial %d, which had ended: %+v", u.Trial, u)
+		}
+	}
+	d.press("X")
+	d.until("the resumed study to be cancelled", func() bool { return s.state == runCancelled })
+}
+
+func TestTuneQuitLeavesTrialsResumable(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "study.json")
+	d, l := newLiveTune(t)
+	s := tune(d.m)
+	d.press("down", "enter", "ctrl+u", "200", "enter", "down", "enter", "ctrl+u", "1", "enter")
+	for s.form.focus != ftStudy {
+		d.press("down")
+	}
+	d.press("enter", "ctrl+u", path, "enter")
+	d.until("the study file to be read", func() bool { return s.studyInfo != nil })
+	d.press("s")
+	d.until("trial 1 to train", func() bool { return d.trained[1] })
+	// q cancels every run of the lab, the study's trials among them, and
+	// quits; the runs' ends may still reach the study meanwhile.
+	l.CancelAll()
+	d.until("the study to stop", func() bool {
+		if len(d.started) > 1 {
+			t.Fatalf("the study went on to trial %d after the lab cancelled trial 1", d.started[1].Trial)
+		}
+		return s.state == runCancelled
+	})
+	waitFor(t, func() bool { return len(l.Running()) == 0 })
+	st, err := lab.ResumeTuneStudy(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trials := st.Snapshot().Trials
+	if len(trials) != 1 || trials[0].Status != lab.TrialRunning {
+		t.Fatalf("the study file holds %+v: want trial 1 still running, to train again on resume", trials)
+	}
+}
+
+func TestTuneBadStudyFileBlocksStart(t *testing.T) {
+	dir := t.TempDir()
+	truncated, yaml := filepath.Join(dir, "truncated.json"), filepath.Join(dir, "space.yaml")
+	savedStudy(t, truncated)
+	b, _ := os.ReadFile(truncated)
+	os.WriteFile(truncated, b[:len(b)/2], 0o644)
+	os.WriteFile(yaml, []byte("lr: {log_uniform: [1e-3, 1e-2]}\n"), 0o644)
+	m, f := newTestModel(t, 120, 40)
+	showScreen(m, "Tune")
+	s := tune(m)
+	for _, c := range []struct{ path, want string }{
+		{truncated, "not an optlab study state file"},
+		{yaml, "not an optlab study state file"},
+		{filepath.Join(dir, "none", "study.json"), "its directory does not exist"},
+	} {
+		setStudyFile(m, c.path)
+		if v := ansi.Strip(m.View()); !strings.Contains(v, c.want) {
+			t.Fatalf("%s: the form lacks %q:\n%s", c.path, c.want, v)
+		}
+		if cmd := press(m, "s"); cmd != nil || s.notice != "cannot start: study file: "+c.want {
+			t.Fatalf("%s: cmd %v, notice %q", c.path, cmd != nil, s.notice)
+		}
+	}
+	setStudyFile(m, "")
+	if cmd := press(m, "s"); cmd == nil {
+		t.Fatalf("without a study file: %q", s.notice)
+	}
+	if f.startedCount() != 0 {
+		t.Fatalf("%d runs started", f.startedCount())
+	}
+}
+
+func TestTuneMismatchingStudyFileResumesAsSaved(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "study.json")
+	savedStudy(t, path)
+	m, _ := newTestModel(t, 120, 40)
+	showScreen(m, "Tune")
+	s := tune(m)
+	setStudyFile(m, path)
+	for _, want := range []string{"interrupted random study on moons · 0/2 trials ended · s resumes it as saved",
+		"differs from the form: it has trials 2 · max epochs 3 · seed 7"} {
+		if v := ansi.Strip(m.View()); !strings.Contains(v, want) {
+			t.Fatalf("the form lacks %q:\n%s", want, v)
+		}
+	}
+	press(m, "up", "up", "up", "up", "up", "up", "up") // trials
+	editRow(m, "2")
+	if v := ansi.Strip(m.View()); !strings.Contains(v, "differs from the form: it has max epochs 3 · seed 7 ") {
+		t.Fatalf("the mismatch is not updated after an edit:\n%s", v)
+	}
+	cmd := press(m, "s")
+	if cmd == nil {
+		t.Fatalf("s did not resume: %q", s.notice)
+	}
+	created, ok := cmd().(tuneCreatedMsg)
+	if !ok || created.err != nil || !created.resumed {
+		t.Fatalf("the start Cmd gave %#v", created)
+	}
+	t.Cleanup(created.cancel)
+	if sc := created.study.Spec().Search; sc.Trials != 2 || sc.MaxEpochs != 3 || sc.Seed != 7 {
+		t.Fatalf("the resumed study's search %+v: want the file's", sc)
 	}
 }
