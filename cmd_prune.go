@@ -26,7 +26,7 @@ func cmdPrune(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	fs := flag.NewFlagSet("prune", flag.ContinueOnError)
 	c.register(fs)
 	fs.StringVar(&s.ModelFile, "model", "", "the model file to prune (required)")
-	fs.StringVar(&s.Method, "method", "magnitude", "criterion: magnitude (per layer), global (one threshold), random (the control), structured (whole units)")
+	fs.StringVar(&s.Method, "method", "magnitude", "criterion: magnitude (per layer), global (one threshold), lamp (one threshold on layer-normalized scores: no layer emptied), random (the control), structured (whole units)")
 	fs.StringVar(&s.Norm, "norm", "", "structured: rank units by the l1 (default) or l2 norm of their incoming weights")
 	fs.Float64Var(&s.Sparsity, "sparsity", 0.5, "fraction of weights to zero (structured: of hidden units to remove), in [0, 1)")
 	fs.StringVar(&s.Schedule, "schedule", lab.ScheduleOneShot, "oneshot (prune, then fine-tune) or gradual (Zhu & Gupta's polynomial schedule while fine-tuning)")
@@ -96,8 +96,8 @@ func validatePruneSpec(s lab.PruneSpec) error {
 	switch {
 	case s.Schedule == lab.ScheduleGradual && s.Method == "structured":
 		return badInput("--schedule gradual needs an unstructured method: structured pruning changes the layers' shapes")
-	case s.Rewind && s.Method != "magnitude" && s.Method != "global":
-		return badInput("--rewind ranks weights by magnitude: use --method magnitude or global")
+	case s.Rewind && s.Method != "magnitude" && s.Method != "global" && s.Method != "lamp":
+		return badInput("--rewind ranks weights by magnitude: use --method magnitude, global or lamp")
 	case s.Rewind && s.Schedule == lab.ScheduleGradual:
 		return badInput("--rewind prunes in rounds: it takes no --schedule gradual")
 	case (s.Rewind || s.Schedule == lab.ScheduleGradual) && s.Epochs == 0:

@@ -11,19 +11,26 @@ import (
 )
 
 // PruneMethods lists the methods accepted by PruneConfig.Method.
-var PruneMethods = []string{"magnitude", "global", "random", "structured"}
+var PruneMethods = []string{"magnitude", "global", "lamp", "random", "structured"}
 
 // PruneConfig configures Prune. Zero fields take the defaults listed.
 //
 // Unstructured methods prune the weights of every layer that has them (dense
 // and convolution layers), the output layer included, as the usual
-// tutorials do: it holds few weights, and global magnitude pruning leaves it
-// denser by itself when its weights matter. Biases and normalization
-// parameters are never pruned. Structured pruning removes hidden units of
+// tutorials do. Global magnitude pruning compares raw magnitudes across
+// layers of different scales, so at high sparsity it can empty a small
+// layer (the output layer most often) and cut the network in two; lamp
+// ranks by a score normalized within each layer and keeps every layer's
+// largest weight. Biases and normalization parameters are never pruned. Structured pruning removes hidden units of
 // dense (mlp) models and filters of convolution (cnn, mobile) models.
 type PruneConfig struct {
 	// Method is "magnitude" (default: the smallest weights of each layer),
 	// "global" (the smallest weights under one threshold across all layers),
+	// "lamp" (one threshold across all layers on LAMP scores, Lee et al.
+	// 2021, "Layer-adaptive Sparsity for the Magnitude-based Pruning": a
+	// weight's square over the sum of the squares of its layer's weights
+	// at least as large; it decides each layer's sparsity as global does,
+	// without emptying any layer),
 	// "random" (a control: weights drawn at random in each layer) or
 	// "structured" (whole hidden units, or convolution filters, with the
 	// smallest incoming weights are removed, and the layers that read them
@@ -33,7 +40,7 @@ type PruneConfig struct {
 	// unit's incoming weights. Other methods take no norm.
 	Norm string
 	// Sparsity is the target, in [0, 1). Unstructured: the fraction of each
-	// layer's weights (global: of all weights) that are zero; exactly
+	// layer's weights (global, lamp: of all weights) that are zero; exactly
 	// round(Sparsity × weights) unless the model already has more zeros,
 	// which stay (pruning never revives a weight). Structured: the fraction
 	// of each hidden layer's units removed (at least one unit stays; output
@@ -211,15 +218,20 @@ func (p *pruner) sparsity() float64 {
 // sparsity of all prunable weights.
 func (p *pruner) prune(s float64) float64 {
 	switch p.method {
-	case "global":
+	case "global", "lamp":
 		total := 0
 		for _, w := range p.params {
 			total += len(w.W.Data)
 		}
-		maskSmallest(p.params, int(math.Round(s*float64(total))))
+		keys := magnitudeKeys(p.params)
+		if p.method == "lamp" {
+			keys = lampKeys(p.params)
+		}
+		maskLowest(p.params, keys, int(math.Round(s*float64(total))))
 	case "magnitude":
 		for _, w := range p.params {
-			maskSmallest([]*Param{w}, int(math.Round(s*float64(len(w.W.Data)))))
+			ws := []*Param{w}
+			maskLowest(ws, magnitudeKeys(ws), int(math.Round(s*float64(len(w.W.Data)))))
 		}
 	case "random":
 		for _, w := range p.params {
@@ -231,12 +243,12 @@ func (p *pruner) prune(s float64) float64 {
 	return p.sparsity()
 }
 
-// maskSmallest masks the k weights of smallest magnitude across params. Ties
-// go to the earlier parameter, then the lower index, so the choice is
-// deterministic. Weights that are already zero sort first and always stay
-// masked.
-func maskSmallest(params []*Param, k int) {
-	keys := magnitudeKeys(params)
+// maskLowest masks the k weights with the lowest keys across params (one
+// key per weight, from magnitudeKeys or lampKeys: a score above the
+// weight's global index, so ties go to the earlier parameter, then the
+// lower index, and the choice is deterministic). Weights that are already
+// zero score lowest and always stay masked.
+func maskLowest(params []*Param, keys []uint64, k int) {
 	if k > len(keys) {
 		panic(fmt.Sprintf("core: cannot prune %d of %d weights", k, len(keys)))
 	}
@@ -282,6 +294,52 @@ func magnitudeKeys(params []*Param) []uint64 {
 		panic("core: too many weights to rank")
 	}
 	return keys
+}
+
+// lampKeys returns one sort key per weight, as magnitudeKeys does, ranking
+// by LAMP score: in its layer, w² over the sum of v² for the weights v
+// with |v| ≥ |w| (ties in magnitude ordered by index). A layer's largest
+// weight scores 1, the highest possible, so no layer is ever emptied, and
+// within a layer the order is by magnitude.
+func lampKeys(params []*Param) []uint64 {
+	var keys []uint64
+	for _, w := range params {
+		n := len(w.W.Data)
+		order := make([]int, n)
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(a, b int) int {
+			return cmpAbs(w.W.Data[a], w.W.Data[b])
+		})
+		score := make([]float64, n)
+		var suffix float64
+		for j := n - 1; j >= 0; j-- {
+			v := float64(w.W.Data[order[j]])
+			if suffix += v * v; suffix > 0 {
+				score[order[j]] = v * v / suffix
+			}
+		}
+		for _, sc := range score {
+			keys = append(keys, uint64(math.Float32bits(float32(sc)))<<32|uint64(len(keys)))
+		}
+	}
+	if len(keys) >= 1<<32 {
+		panic("core: too many weights to rank")
+	}
+	return keys
+}
+
+// cmpAbs compares |a| and |b|.
+func cmpAbs(a, b float32) int {
+	x, y := math.Abs(float64(a)), math.Abs(float64(b))
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
 }
 
 // maskRandom masks weights of w drawn uniformly from the non-zero ones until

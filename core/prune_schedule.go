@@ -203,7 +203,7 @@ type RewindConfig struct {
 // IterativePrune runs iterative magnitude pruning with weight rewinding (the
 // lottery-ticket procedure) on a copy of m, a trained model; m is not
 // modified. Each round masks Rate of the surviving weights by magnitude
-// (prune.Method "magnitude" per layer, or "global"), rewinds every survivor
+// (prune.Method "magnitude" per layer, "global" or "lamp"), rewinds every survivor
 // and bias to rw.Weights, and retrains for cfg.Epochs with the mask held; the
 // rounds stop at prune.Sparsity, the last one landing on it exactly. Stats
 // carry Sparsity and Phase "round r/R". The TrainReport sums all rounds.
@@ -214,8 +214,8 @@ func IterativePrune(ctx context.Context, m *Model, train, val *Dataset, cfg Trai
 	if err != nil {
 		return nil, PruneReport{}, total, err
 	}
-	if prune.Method != "magnitude" && prune.Method != "global" {
-		return nil, PruneReport{}, total, fmt.Errorf("iterative pruning with rewinding ranks by magnitude: use magnitude or global, not %s", prune.Method)
+	if prune.Method != "magnitude" && prune.Method != "global" && prune.Method != "lamp" {
+		return nil, PruneReport{}, total, fmt.Errorf("iterative pruning with rewinding ranks by magnitude: use magnitude, global or lamp, not %s", prune.Method)
 	}
 	if rw.Rate == 0 {
 		rw.Rate = 0.2

@@ -51,7 +51,7 @@ func checkMaskInvariant(t *testing.T, m *Model) {
 }
 
 func TestPruneReachesExactSparsity(t *testing.T) {
-	for _, method := range []string{"magnitude", "global", "random"} {
+	for _, method := range []string{"magnitude", "global", "lamp", "random"} {
 		for _, s := range []float64{0, 0.333, 0.5, 0.9, 0.99} {
 			m := pruneModel(t, 1)
 			p, rep, err := Prune(m, PruneConfig{Method: method, Sparsity: s, Seed: 7})
@@ -64,15 +64,15 @@ func TestPruneReachesExactSparsity(t *testing.T) {
 				n := len(d.Weight.W.Data)
 				z := countZeros(d.Weight.W.Data)
 				zeros, total = zeros+z, total+n
-				if method != "global" && z != int(math.Round(s*float64(n))) {
+				if method != "global" && method != "lamp" && z != int(math.Round(s*float64(n))) {
 					t.Errorf("%s %.3f: layer %d has %d zeros of %d, want %d", method, s, i, z, n, int(math.Round(s*float64(n))))
 				}
 				if ls := rep.Layers[i]; ls.Zeros != z || ls.Weights != n || ls.Units != d.Out || ls.Sparsity != float64(z)/float64(n) {
 					t.Errorf("%s %.3f: report %+v for %d of %d zeros", method, s, ls, z, n)
 				}
 			}
-			if want := int(math.Round(s * float64(total))); method == "global" && zeros != want {
-				t.Errorf("global %.3f: %d zeros of %d, want %d", s, zeros, total, want)
+			if want := int(math.Round(s * float64(total))); (method == "global" || method == "lamp") && zeros != want {
+				t.Errorf("%s %.3f: %d zeros of %d, want %d", method, s, zeros, total, want)
 			}
 			if rep.Method != method || rep.Sparsity != float64(zeros)/float64(total) {
 				t.Errorf("%s %.3f: report method %q sparsity %g, counted %d/%d", method, s, rep.Method, rep.Sparsity, zeros, total)
@@ -82,17 +82,18 @@ func TestPruneReachesExactSparsity(t *testing.T) {
 }
 
 // TestPruneRanksByMagnitude checks that every pruned weight is no larger than
-// every kept one: within each layer for magnitude, across layers for global.
+// every kept one: within each layer for magnitude and lamp, across layers
+// for global.
 func TestPruneRanksByMagnitude(t *testing.T) {
 	m := pruneModel(t, 2)
-	for _, method := range []string{"magnitude", "global"} {
+	for _, method := range []string{"magnitude", "global", "lamp"} {
 		p, _, err := Prune(m, PruneConfig{Method: method, Sparsity: 0.7})
 		if err != nil {
 			t.Fatal(err)
 		}
 		maxPruned, minKept := 0.0, math.Inf(1)
 		for i, d := range denseOf(t, p) {
-			if method == "magnitude" {
+			if method != "global" {
 				maxPruned, minKept = 0, math.Inf(1)
 			}
 			orig := denseOf(t, m)[i].Weight.W.Data
@@ -104,12 +105,54 @@ func TestPruneRanksByMagnitude(t *testing.T) {
 					minKept = min(minKept, a)
 				}
 			}
-			if method == "magnitude" && maxPruned > minKept {
-				t.Fatalf("magnitude: layer %d pruned |w| = %g but kept %g", i, maxPruned, minKept)
+			if method != "global" && maxPruned > minKept {
+				t.Fatalf("%s: layer %d pruned |w| = %g but kept %g", method, i, maxPruned, minKept)
 			}
 		}
 		if maxPruned > minKept {
 			t.Fatalf("global: pruned |w| = %g but kept %g", maxPruned, minKept)
+		}
+	}
+}
+
+// TestLAMPKeepsEveryLayer: when one layer's weights are much smaller than
+// the others' (here the output layer, scaled down 100 times, as after
+// training with weight decay), global pruning at 95% empties it and cuts
+// the network, while LAMP keeps its largest weights and prunes the layers
+// by their own scale. LAMP's scores follow Lee et al.'s definition.
+func TestLAMPKeepsEveryLayer(t *testing.T) {
+	m := pruneModel(t, 3)
+	out := denseOf(t, m)[2].Weight.W.Data
+	for i := range out {
+		out[i] *= 0.01
+	}
+	keptOf := func(method string) []int {
+		p, _, err := Prune(m, PruneConfig{Method: method, Sparsity: 0.95})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var z []int
+		for _, d := range denseOf(t, p) {
+			z = append(z, len(d.Weight.W.Data)-countZeros(d.Weight.W.Data))
+		}
+		return z
+	}
+	if kept := keptOf("global"); kept[2] != 0 {
+		t.Fatalf("global kept %v weights per layer: the test needs it to empty the output layer", kept)
+	}
+	kept := keptOf("lamp")
+	for i, k := range kept {
+		if k == 0 {
+			t.Errorf("lamp emptied layer %d (kept %v)", i, kept)
+		}
+	}
+	// The scores: w² over the sum of the squares of the weights at least as large.
+	w := &Param{Name: "weight", W: TensorFrom([]float32{3, -1, 2, 0}, 1, 4)}
+	keys := lampKeys([]*Param{w})
+	want := []float64{1, 1.0 / 14, 4.0 / 13, 0}
+	for i, k := range keys {
+		if got := float64(math.Float32frombits(uint32(k >> 32))); math.Abs(got-want[i]) > 1e-6 {
+			t.Errorf("LAMP score of weight %d: %g, want %g", i, got, want[i])
 		}
 	}
 }

@@ -90,7 +90,7 @@ func newPruneScreen(c *common) screen {
 		PrevLayer: key.NewBinding(key.WithKeys("["), key.WithHelp("[/]", "layer"))}
 	f := make([]*field, numPruneFields)
 	f[fpModel] = newField(st, "model", "", s.bases.validate("to prune"))
-	f[fpMethod] = newField(st, "criterion", "global", validChoice("criterion", core.PruneMethods), core.PruneMethods...)
+	f[fpMethod] = newField(st, "criterion", "lamp", validChoice("criterion", core.PruneMethods), core.PruneMethods...)
 	f[fpSparsity] = newField(st, "sparsity %", "90", validPercent("the target sparsity", false))
 	f[fpSchedule] = newField(st, "schedule", lab.ScheduleOneShot, validChoice("schedule", pruneSchedules), pruneSchedules...)
 	f[fpEpochs] = newField(st, "fine-tune ep.", "5", validInt("fine-tune epochs", 0, 10000))
@@ -327,8 +327,8 @@ func checkPrune(spec lab.PruneSpec) string {
 		return "a gradual schedule prunes during fine-tuning: give at least 1 fine-tune epoch"
 	case spec.Rewind && spec.Epochs == 0:
 		return "rewinding retrains after each round: give at least 1 fine-tune epoch"
-	case spec.Rewind && spec.Method != "magnitude" && spec.Method != "global":
-		return "rewinding ranks weights by magnitude: choose magnitude or global"
+	case spec.Rewind && spec.Method != "magnitude" && spec.Method != "global" && spec.Method != "lamp":
+		return "rewinding ranks weights by magnitude: choose magnitude, global or lamp"
 	case spec.Schedule == lab.ScheduleGradual && spec.Method == "structured":
 		return "structured pruning removes units at once: it cannot follow a gradual schedule"
 	}

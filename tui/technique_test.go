@@ -246,7 +246,7 @@ func TestPruneStartReturnsCmdAndStartsNothing(t *testing.T) {
 	if !ok || f.tasks[1] != lab.TaskPrune {
 		t.Fatalf("run 2 started with %T (%s), want a PruneSpec", f.config(2), f.tasks[1])
 	}
-	want := lab.PruneSpec{Data: lab.DataSpec{Name: "moons", Seed: 1}, BaseRun: 1, Method: "global", Sparsity: 0.9,
+	want := lab.PruneSpec{Data: lab.DataSpec{Name: "moons", Seed: 1}, BaseRun: 1, Method: "lamp", Sparsity: 0.9,
 		Schedule: lab.ScheduleOneShot, Epochs: 5, Seed: 1, SnapshotEvery: 1}
 	if spec != want {
 		t.Fatalf("started %+v\nwant    %+v", spec, want)
