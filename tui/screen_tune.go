@@ -1091,13 +1091,16 @@ func (s *tuneScreen) detailLine(w int) string {
 	if t == nil {
 		return ""
 	}
-	line := fmt.Sprintf("trial %d: %s", t.ID, s.snap.Spec.Space.FormatValues(t.Params))
-	if t.Run != 0 {
-		line += fmt.Sprintf(" · run %d", t.Run)
-	}
+	// Why it stopped comes first: the parameters are also in the table, and
+	// the end of the line may not fit.
+	line := fmt.Sprintf("trial %d", t.ID)
 	if t.Reason != "" {
 		line += " · " + t.Reason
 	}
+	if t.Run != 0 {
+		line += fmt.Sprintf(" · run %d", t.Run)
+	}
+	line += ": " + s.snap.Spec.Space.FormatValues(t.Params)
 	return st.Muted.Render(wrapUpTo(st.Muted, line, w, 2))
 }
 
