@@ -810,7 +810,7 @@ func (s *archScreen) layersView(w, h int) string {
 	for _, l := range ac.Layers {
 		total += l.MACs
 	}
-	t := table{selected: -1, cols: []column{{title: "layer"}, {title: "out"}, {title: "params", right: true},
+	t := table{selected: -1, cols: []column{{title: "layer"}, {title: "out", drop: 2}, {title: "params", right: true, drop: 1},
 		{title: "MACs", right: true}, {title: "share"}, {title: "µs", right: true}}}
 	barW := 8
 	for _, l := range ac.Layers {
