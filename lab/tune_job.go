@@ -17,9 +17,10 @@ var errRunEnd = errors.New("lab: the strategy ended the run")
 // else from scratch (first finding the trial's cost, with a second
 // objective, unless it is known), reporting each epoch to the study until
 // it says pause or stop, and, with a state file, taking a checkpoint at
-// each rung and every checkpointEvery; keep the training state of a paused trial for a later
-// promotion; evaluate the model on the test split and measure its size;
-// and hand the result to the study.
+// each rung and at epoch ends spaced by their cost (checkpointCost, at most
+// checkpointEvery apart); keep the training state of a paused trial for a
+// later promotion; evaluate the model on the test split and measure its
+// size; and hand the result to the study.
 func (s *TuneStudy) trialJob(id int, spec TrainSpec, seg segment) Job {
 	return func(ctx context.Context, rec core.Recorder) (*Result, error) {
 		data, err := loadSplits(ctx, spec.Data)
