@@ -127,23 +127,20 @@ func (f *techForm) view(st *Styles, title, info, notice string, w int) string {
 		if len(fl.choices) > 0 && !f.editing {
 			val = "‹ " + fl.value() + " ›"
 		}
-		// Two columns before the label: the focus mark, then "!" for a
-		// field whose value is wrong (in the first column when unfocused).
-		cursor, flag, labelStyle := " ", " ", st.Label
-		if i == f.focus {
-			cursor, labelStyle = "›", st.Selected
+		// Before the label: "›" on the focused field, "!" on another whose
+		// value is wrong (the focused one's problem is written under the
+		// form).
+		mark, labelStyle := "  ", st.Label
+		switch {
+		case i == f.focus:
+			mark, labelStyle = "› ", st.Selected
+		case fl.err != nil:
+			mark = st.Bad.Render("!") + " "
 		}
-		if fl.err != nil {
-			if i == f.focus {
-				flag = st.Bad.Render("!")
-			} else {
-				cursor = st.Bad.Render("!")
-			}
-			if problem == "" || i == f.focus {
-				problem = fl.label + ": " + fl.err.Error()
-			}
+		if fl.err != nil && (problem == "" || i == f.focus) {
+			problem = fl.label + ": " + fl.err.Error()
 		}
-		line := cursor + flag + labelStyle.Render(padTo(fl.label, labelW)) + " " + val
+		line := mark + labelStyle.Render(padTo(fl.label, labelW)) + " " + val
 		lines = append(lines, fit(line, w, 1))
 	}
 	msg, style := notice, st.Muted
