@@ -83,12 +83,13 @@ var tuneParams = []tuneParam{
 
 // num converts a numeric parameter value to float64.
 func num(v any) float64 {
-	f, _ := asNum(v)
+	f, _ := ParamNumber(v)
 	return f
 }
 
-// asNum reports v's value if it is a number.
-func asNum(v any) (float64, bool) {
+// ParamNumber reports the value of a parameter as core.Space.Values gives
+// it (an int or a float64), if it is a number.
+func ParamNumber(v any) (float64, bool) {
 	switch x := v.(type) {
 	case int:
 		return float64(x), true
@@ -101,7 +102,7 @@ func asNum(v any) (float64, bool) {
 func isInt(v any) bool { _, ok := v.(int); return ok }
 
 func positive(v any) error {
-	if x, ok := asNum(v); ok && x > 0 {
+	if x, ok := ParamNumber(v); ok && x > 0 {
 		return nil
 	}
 	return fmt.Errorf("%v is not a positive number", v)
@@ -109,7 +110,7 @@ func positive(v any) error {
 
 func atLeast(lo float64) func(v any) error {
 	return func(v any) error {
-		if x, ok := asNum(v); ok && x >= lo {
+		if x, ok := ParamNumber(v); ok && x >= lo {
 			return nil
 		}
 		return fmt.Errorf("%v is not a number of at least %g", v, lo)
@@ -117,7 +118,7 @@ func atLeast(lo float64) func(v any) error {
 }
 
 func rate(v any) error {
-	if x, ok := asNum(v); ok && x >= 0 && x < 1 {
+	if x, ok := ParamNumber(v); ok && x >= 0 && x < 1 {
 		return nil
 	}
 	return fmt.Errorf("%v is not a rate in [0, 1)", v)

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -850,7 +851,7 @@ func (s *tuneScreen) scatter() xyPlot {
 			x = float64(slices.Index(dim.Values, fmt.Sprint(t.Params[name])))
 			ok = x >= 0
 		default:
-			x, ok = paramNum(t.Params[name])
+			x, ok = lab.ParamNumber(t.Params[name])
 		}
 		if !ok {
 			continue
@@ -867,29 +868,10 @@ func (s *tuneScreen) scatter() xyPlot {
 	}
 	p.series = []xySeries{dots, sel}
 	if len(front) > 1 {
-		slices.SortFunc(front, func(a, b point) int {
-			if a.X < b.X {
-				return -1
-			}
-			if a.X > b.X {
-				return 1
-			}
-			return 0
-		})
+		slices.SortFunc(front, func(a, b point) int { return cmp.Compare(a.X, b.X) })
 		p.series = append([]xySeries{{name: "Pareto set", style: st.Good, join: joinLine, pts: front}}, p.series...)
 	}
 	return p
-}
-
-// paramNum is a numeric parameter value as a float.
-func paramNum(v any) (float64, bool) {
-	switch x := v.(type) {
-	case int:
-		return float64(x), true
-	case float64:
-		return x, true
-	}
-	return 0, false
 }
 
 func (s *tuneScreen) View() string {
