@@ -8,7 +8,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 )
 
-// Small widgets of the Tune and Architecture screens.
+// Small widgets of the Tune, Architecture and Prune screens.
 
 // sparkline draws the last w values of vs on the scale lo..hi (shared by
 // the rows of a table, so rows compare), padded on the left to w columns.
@@ -35,10 +35,10 @@ type share struct {
 }
 
 // shareBars draws one bar per entry: the name, a bar filled to its
-// fraction, the percentage and the note; notes are dropped before the bars
-// get too short. When there are more entries than rows, the last row says
-// how many are left out.
-func shareBars(st *Styles, items []share, width, rows int) string {
+// fraction (█ the fraction, · the rest), the percentage and the note; notes
+// are dropped before the bars get too short. When there are more entries
+// than rows, the last row says how many (of what) are left out.
+func shareBars(st *Styles, items []share, what string, width, rows int) string {
 	if rows <= 0 || width <= 0 || len(items) == 0 {
 		return ""
 	}
@@ -74,7 +74,7 @@ func shareBars(st *Styles, items []share, width, rows int) string {
 		lines = append(lines, line)
 	}
 	if shown < len(items) {
-		lines = append(lines, st.Muted.Render(fmt.Sprintf("… %d more", len(items)-shown)))
+		lines = append(lines, st.Muted.Render(strings.TrimSpace(fmt.Sprintf("… %d more %s", len(items)-shown, what))))
 	}
 	return fit(strings.Join(lines, "\n"), width, rows)
 }

@@ -51,8 +51,8 @@ type pruneScreen struct {
 	result  *lab.Result
 	acc     *lineChart
 	bar     progress.Model
-	layers  []layerBar
-	layersK string // what the bars show: "final" or "live"
+	layers  []share // per layer: its sparsity, and the layout it is saved in
+	layersK string  // what the bars show: "final" or "live"
 
 	// The heatmap: the matrices of one model, which layer is drawn, and
 	// what they are of. matsTag numbers the requests so a late answer to an
@@ -452,7 +452,7 @@ func (s *pruneScreen) handleEvent(e lab.Event) tea.Cmd {
 			if l.RemovedUnits > 0 {
 				note = fmt.Sprintf("−%d units %s", l.RemovedUnits, note)
 			}
-			s.layers = append(s.layers, layerBar{name: l.Name, sparsity: l.Sparsity, note: note})
+			s.layers = append(s.layers, share{name: l.Name, frac: l.Sparsity, note: note})
 		}
 	case lab.Failed:
 		s.err, s.state = e.Err, runFailed
@@ -479,10 +479,10 @@ func (s *pruneScreen) handleSensEvent(e lab.Event) {
 }
 
 // barsFromMats is per-layer sparsity counted from weight matrices.
-func barsFromMats(mats []weightMatrix) []layerBar {
-	out := make([]layerBar, len(mats))
+func barsFromMats(mats []weightMatrix) []share {
+	out := make([]share, len(mats))
 	for i, m := range mats {
-		out[i] = layerBar{name: m.Name, sparsity: m.sparsity()}
+		out[i] = share{name: m.Name, frac: m.sparsity()}
 	}
 	return out
 }
@@ -669,7 +669,7 @@ func (s *pruneScreen) barsView(w, rows int) string {
 		}
 		return vjoin(heading(st, title, w), st.Muted.Render(fit(msg, w, 1)))
 	}
-	return vjoin(heading(st, title, w), sparsityBarsView(st, s.layers, w, rows))
+	return vjoin(heading(st, title, w), shareBars(st, s.layers, "layers", w, rows))
 }
 
 // heatView is the heatmap of the selected layer with a title and a legend.

@@ -1114,7 +1114,7 @@ func (s *tuneScreen) importanceView(w, rows int) string {
 	for i, x := range imp {
 		items[i] = share{name: x.Name, frac: x.Value}
 	}
-	return vjoin(heading(st, fit(title, w-2, 1), w), shareBars(st, items, w, rows-1))
+	return vjoin(heading(st, fit(title, w-2, 1), w), shareBars(st, items, "", w, rows-1))
 }
 
 // plural is "1 epoch", "3 epochs".

@@ -25,53 +25,6 @@ func sparkRune(v, lo, hi float64) rune {
 	return sparkRunes[min(len(sparkRunes)-1, max(0, i))]
 }
 
-// layerBar is one layer's line in sparsityBarsView.
-type layerBar struct {
-	name     string
-	sparsity float64
-	note     string // e.g. the layout the saved model keeps it in
-}
-
-// sparsityBarsView draws one bar per layer: its name, a bar filled to its
-// sparsity (█ zero weights, · the rest) and the percentage. When there are
-// more layers than rows, the last row says how many are left out.
-func sparsityBarsView(st *Styles, bars []layerBar, width, rows int) string {
-	if rows <= 0 || width <= 0 || len(bars) == 0 {
-		return ""
-	}
-	nameW, noteW := 4, 0
-	for _, b := range bars {
-		nameW = max(nameW, min(14, ansi.StringWidth(b.name)))
-		noteW = max(noteW, ansi.StringWidth(b.note))
-	}
-	barW := width - nameW - 8 - 1
-	if noteW > 0 {
-		barW -= noteW + 1
-	}
-	if barW < 4 { // drop the notes before the bars
-		noteW, barW = 0, width-nameW-9
-	}
-	barW = max(1, barW)
-	shown := len(bars)
-	if shown > rows {
-		shown = rows - 1
-	}
-	var lines []string
-	for _, b := range bars[:shown] {
-		fill := int(math.Round(b.sparsity * float64(barW)))
-		bar := st.Accent.Render(strings.Repeat("█", fill)) + st.Faint.Render(strings.Repeat("·", barW-fill))
-		line := fmt.Sprintf("%s %s %6.1f%%", padTo(b.name, nameW), bar, 100*b.sparsity)
-		if noteW > 0 {
-			line += " " + st.Muted.Render(b.note)
-		}
-		lines = append(lines, line)
-	}
-	if shown < len(bars) {
-		lines = append(lines, st.Muted.Render(fmt.Sprintf("… %d more layers", len(bars)-shown)))
-	}
-	return fit(strings.Join(lines, "\n"), width, rows)
-}
-
 // sensitivityView draws one sparkline per layer of its accuracy as that
 // layer alone is pruned at rising sparsities, on one scale for all layers
 // (from the lowest accuracy to the highest), with the accuracy at the first
