@@ -40,6 +40,24 @@ func (c *commonFlags) dataFromModel(fs *flag.FlagSet) {
 	fs.Lookup("data").DefValue, c.data = "", ""
 }
 
+// parseWithModel parses the flags of a command that starts from the model
+// file flag --model sets (in *file), runs the shared checks, requires the
+// file, and returns the data to use: --data's, or the zero spec (the data
+// recorded in the model file) without it.
+func (c *commonFlags) parseWithModel(fs *flag.FlagSet, args []string, stdout io.Writer, summary string,
+	file *string) (lab.DataSpec, error) {
+	if err := parseFlags(fs, args, stdout, summary); err != nil {
+		return lab.DataSpec{}, err
+	}
+	if err := c.validate(); err != nil {
+		return lab.DataSpec{}, err
+	}
+	if *file == "" {
+		return lab.DataSpec{}, badInput("%s: --model FILE is required", fs.Name())
+	}
+	return c.modelDataSpec(), nil
+}
+
 // modelDataSpec is the data given with --data, or the zero spec (the data
 // recorded in the model file) without it.
 func (c *commonFlags) modelDataSpec() lab.DataSpec {

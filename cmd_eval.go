@@ -26,20 +26,15 @@ func cmdEval(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	c.register(fs)
 	fs.StringVar(&s.ModelFile, "model", "", "the model file to evaluate (required)")
 	c.dataFromModel(fs)
-	if err := parseFlags(fs, args, stdout, evalSummary); err != nil {
+	data, err := c.parseWithModel(fs, args, stdout, evalSummary, &s.ModelFile)
+	if err != nil {
 		return err
-	}
-	if err := c.validate(); err != nil {
-		return err
-	}
-	if s.ModelFile == "" {
-		return badInput("eval: --model FILE is required")
 	}
 	m, _, err := core.LoadModel(s.ModelFile)
 	if err != nil {
 		return usageError{err}
 	}
-	s.Data = c.modelDataSpec()
+	s.Data = data
 	fits := func(d lab.Splits) error {
 		if err := lab.CheckFit(m, d); err != nil {
 			return usageError{fmt.Errorf("%s: %w", s.ModelFile, err)}

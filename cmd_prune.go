@@ -39,16 +39,11 @@ func cmdPrune(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	fs.IntVar(&s.Batch, "batch", 64, "fine-tuning mini-batch size")
 	fs.BoolVar(&sensitivity, "sensitivity", false, "instead of pruning, show each layer's validation accuracy when pruned alone at 0-95%")
 	c.dataFromModel(fs)
-	if err := parseFlags(fs, args, stdout, pruneSummary); err != nil {
+	data, err := c.parseWithModel(fs, args, stdout, pruneSummary, &s.ModelFile)
+	if err != nil {
 		return err
 	}
-	if err := c.validate(); err != nil {
-		return err
-	}
-	if s.ModelFile == "" {
-		return badInput("prune: --model FILE is required")
-	}
-	s.Data = c.modelDataSpec()
+	s.Data = data
 	if sensitivity {
 		if c.out != "" {
 			return badInput("--sensitivity saves no model: drop --out")

@@ -42,16 +42,11 @@ func cmdQuantize(ctx context.Context, args []string, stdout, _ io.Writer) error 
 	fs.IntVar(&s.Batch, "batch", 64, "qat: mini-batch size")
 	fs.BoolVar(&sweep, "sweep", false, "run every bit width of "+bitList(lab.SweepBits)+" and print a table (--bits is ignored; --out saves the first)")
 	c.dataFromModel(fs)
-	if err := parseFlags(fs, args, stdout, quantizeSummary); err != nil {
+	data, err := c.parseWithModel(fs, args, stdout, quantizeSummary, &s.ModelFile)
+	if err != nil {
 		return err
 	}
-	if err := c.validate(); err != nil {
-		return err
-	}
-	if s.ModelFile == "" {
-		return badInput("quantize: --model FILE is required")
-	}
-	s.Data = c.modelDataSpec()
+	s.Data = data
 	if err := validateQuantizeFlags(fs, &s); err != nil {
 		return err
 	}
