@@ -123,7 +123,8 @@ type observer interface {
 
 // common is what every screen shares; it does not change after New.
 type common struct {
-	ctx    context.Context
+	ctx    context.Context    // the screens' runs and studies; cancelled on quit
+	stop   context.CancelFunc // cancels ctx
 	lab    Lab
 	styles *Styles
 	seed   uint64
@@ -146,7 +147,9 @@ type Model struct {
 
 // New returns the root model, for Run and for tests.
 func New(ctx context.Context, l Lab, opt Options) tea.Model {
-	c := &common{ctx: ctx, lab: l, styles: NewStyles(opt.Renderer), seed: opt.Seed, data: opt.Data, export: opt.Export,
+	// The screens' runs and studies hang off ctx; quitting cancels it first.
+	ctx, stop := context.WithCancel(ctx)
+	c := &common{ctx: ctx, stop: stop, lab: l, styles: NewStyles(opt.Renderer), seed: opt.Seed, data: opt.Data, export: opt.Export,
 		open: opt.Open}
 	m := &Model{c: c, keys: newGlobalKeys(), help: help.New()}
 	m.help.Styles = c.styles.Help
@@ -252,7 +255,13 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 }
 
 // quit cancels every run and ends the program.
-func (m *Model) quit() tea.Cmd { return tea.Sequence(cancelAll(m.c.lab), tea.Quit) }
+// quit cancels the screens' context, then every run of the lab, and quits.
+// The context goes first so that a tuning study is interrupted (its trials
+// stay resumable) rather than told that its trials were cancelled.
+func (m *Model) quit() tea.Cmd {
+	m.c.stop()
+	return tea.Sequence(cancelAll(m.c.lab), tea.Quit)
+}
 
 // show makes screen i the active one, remembering the previous for esc.
 func (m *Model) show(i int) {

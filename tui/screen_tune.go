@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -124,9 +123,8 @@ type tuneScreen struct {
 	tag     int
 	state   runState
 	study   *lab.TuneStudy
-	runs    *studyLab // the Lab as the study uses it
-	runPath string    // the study file of the study on view, as typed; "" for none
-	runFull string    // runPath with ~/ expanded
+	runPath string // the study file of the study on view, as typed; "" for none
+	runFull string // runPath with ~/ expanded
 	cancel  context.CancelFunc
 	done    chan struct{} // closed when the study's Run returns
 	snap    *lab.TuneSnapshot
@@ -253,58 +251,15 @@ func (s *tuneScreen) FullHelp() [][]key.Binding {
 }
 
 // observe passes every lab event to the running study, which never blocks.
+// When the lab quits, it cancels the studies' context before their runs
+// (Model.quit), so a trial whose run ends that way stays resumable in the
+// study file rather than ending as cancelled.
 func (s *tuneScreen) observe(e lab.Event) tea.Cmd {
 	if s.study == nil || s.state != runRunning {
 		return nil
 	}
-	if e.Kind == lab.Failed && errors.Is(e.Err, context.Canceled) && s.runs.cancelledElsewhere(e.Run) {
-		// The lab cancelled a trial's run that the study did not: the lab
-		// is quitting (q cancels every run). The study is interrupted
-		// before it hears of the run, so that the trial stays resumable in
-		// the study file rather than ending as cancelled.
-		st, cancel := s.study, s.cancel
-		return func() tea.Msg { cancel(); st.Observe(e); return nil }
-	}
 	s.study.Observe(e)
 	return nil
-}
-
-// studyLab is the Lab as a study uses it (lab.Starter). It notes the
-// study's runs and those the study cancelled itself (x), so that observe
-// tells a run cancelled from outside the study from a cancelled trial.
-type studyLab struct {
-	Lab
-	mu   sync.Mutex
-	runs map[lab.RunID]bool // the study's runs: true for those it cancelled
-}
-
-// newStudyLab returns l as a new study uses it.
-func newStudyLab(l Lab) *studyLab { return &studyLab{Lab: l, runs: map[lab.RunID]bool{}} }
-
-// Start starts a run of the study, noting it.
-func (l *studyLab) Start(ctx context.Context, task string, config any, job lab.Job) lab.RunID {
-	id := l.Lab.Start(ctx, task, config, job)
-	l.mu.Lock()
-	l.runs[id] = false
-	l.mu.Unlock()
-	return id
-}
-
-// Cancel cancels a run of the study, noting that the study did.
-func (l *studyLab) Cancel(id lab.RunID) {
-	l.mu.Lock()
-	l.runs[id] = true
-	l.mu.Unlock()
-	l.Lab.Cancel(id)
-}
-
-// cancelledElsewhere says run id is the study's and the study did not
-// cancel it.
-func (l *studyLab) cancelledElsewhere(id lab.RunID) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	own, ok := l.runs[id]
-	return ok && !own
 }
 
 func (s *tuneScreen) Update(msg tea.Msg) tea.Cmd {
@@ -594,7 +549,7 @@ func (s *tuneScreen) created(msg tuneCreatedMsg) tea.Cmd {
 		return nil
 	}
 	s.study, s.cancel, s.done, s.state, s.showForm = msg.study, msg.cancel, msg.done, runRunning, false
-	s.runs, s.runPath, s.runFull = newStudyLab(s.c.lab), msg.path, msg.full
+	s.runPath, s.runFull = msg.path, msg.full
 	switch {
 	case msg.resumed:
 		ended, going := endedTrials(msg.snap)
@@ -606,7 +561,7 @@ func (s *tuneScreen) created(msg tuneCreatedMsg) tea.Cmd {
 		s.studyInfo = nil // the running study's file: what was read of it no longer holds
 	}
 	s.setSnap(msg.snap)
-	return tea.Batch(runStudy(msg.tag, msg.ctx, s.runs, msg.study, msg.cancel, msg.done, msg.workers),
+	return tea.Batch(runStudy(msg.tag, msg.ctx, s.c.lab, msg.study, msg.cancel, msg.done, msg.workers),
 		waitStudy(msg.tag, msg.study, msg.done))
 }
 

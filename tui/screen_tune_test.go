@@ -447,8 +447,10 @@ func TestTuneQuitLeavesTrialsResumable(t *testing.T) {
 	d.until("the study file to be read", func() bool { return s.studyInfo != nil })
 	d.press("s")
 	d.until("trial 1 to train", func() bool { return d.trained[1] })
-	// q cancels every run of the lab, the study's trials among them, and
-	// quits; the runs' ends may still reach the study meanwhile.
+	// q cancels the screens' context, then (its Cmd, which this driver
+	// does not run) every run of the lab, the study's trials among them;
+	// the runs' ends may still reach the study meanwhile.
+	d.press("q")
 	l.CancelAll()
 	d.until("the study to stop", func() bool {
 		if len(d.started) > 1 {
