@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/optlab/optlab/datasets"
@@ -74,6 +76,12 @@ func (c *commonFlags) dataSpec() lab.DataSpec {
 func (c *commonFlags) validate() error {
 	if c.testFrac <= 0 || c.testFrac >= 1 {
 		return badInput("--test-frac must be between 0 and 1 (got %g)", c.testFrac)
+	}
+	// A file that cannot be written is bad input, found before any training.
+	if dir := filepath.Dir(c.out); c.out != "" {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return badInput("--out %s: no directory %s to write it in", c.out, dir)
+		}
 	}
 	return nil
 }

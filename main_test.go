@@ -55,6 +55,8 @@ func TestBadInputGetsOneLineAndExitCode2(t *testing.T) {
 		{[]string{"eval", "--model", filepath.Join(dir, "none.safetensors")}, "no such file"},
 		{[]string{"train", "--model", "cnnn:3"}, `unknown model spec "cnnn:3"`},
 		{[]string{"train", "--epochs", "-3"}, "--epochs must be at least 1 (got -3)"},
+		{[]string{"train", "--out", filepath.Join(dir, "none", "m.safetensors")}, "no directory"},
+		{[]string{"tune", "--out", filepath.Join(dir, "none", "m.safetensors")}, "no directory"},
 		// Specs that only the data shows to be wrong are still bad input.
 		{[]string{"train", "--data", wide, "--model", "mlp:65536"}, `"mlp:65536" is too large`},
 		{[]string{"train", "--data", "moons", "--model", "cnn:4"}, "needs image data"},
