@@ -97,6 +97,15 @@ func cmdTune(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if err := positive("workers", *workers); err != nil {
 		return err
 	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"trials", spec.Search.Trials}, {"max-epochs", spec.Search.MaxEpochs}, {"min-epochs", spec.Search.MinEpochs},
+		{"eta", spec.Search.Eta}, {"budget-epochs", spec.Budget.Epochs}} {
+		if f.v < 0 {
+			return badInput("--%s must not be negative (got %d)", f.name, f.v)
+		}
+	}
 	spec.Objectives = strings.Split(*objective, ",")
 	spec.Data, spec.Search.Seed, spec.Out = c.dataSpec(), c.seed, c.out
 	if *spaceFile != "" {

@@ -78,6 +78,7 @@ func TestTuneBadInput(t *testing.T) {
 		{[]string{"tune", "--space", bad}, "bad.yaml: line 1: lr: log_uniform: want [low, high]"},
 		{[]string{"tune", "--objective", "accuracy,speed"}, "want accuracy, optionally followed by latency or size"},
 		{[]string{"tune", "--workers", "0"}, "--workers must be at least 1"},
+		{[]string{"tune", "--trials", "-1"}, "--trials must not be negative (got -1)"},
 		{[]string{"tune", "--strategy", "asha", "--max-epochs", "9", "--min-epochs", "10"}, "exceeds the largest"},
 	}
 	for _, c := range cases {
